@@ -1,0 +1,163 @@
+"""Schema building: toolkit vs transformers' get_json_schema, langchain-core and openai-agents.
+
+Run: python benchmarks/bench_schema.py
+Each peer builds the schema of the same functions in the same run; figures are µs per build.
+"""
+
+import dataclasses
+import subprocess
+import sys
+from typing import List, Literal, Optional
+
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+from _common import per_call, table  # noqa: E402
+
+from toolkit import Tool  # noqa: E402
+
+
+def search_flights(origin: str, destination: str, date: str, cabin: Literal["economy", "business", "first"] = "economy",
+                   passengers: int = 1, max_price: Optional[float] = None, airlines: Optional[List[str]] = None) -> list:
+    """Search one-way flights between two airports.
+
+    Args:
+        origin: IATA code of the departure airport.
+        destination: IATA code of the arrival airport.
+        date: Departure date, YYYY-MM-DD.
+        cabin: Cabin class.
+        passengers: Number of passengers.
+        max_price: Highest acceptable price in EUR.
+        airlines: Only these airlines.
+    """
+
+
+def search_flights_future(origin: "str", destination: "str", date: "str",
+                          cabin: 'Literal["economy", "business", "first"]' = "economy", passengers: "int" = 1,
+                          max_price: "Optional[float]" = None, airlines: "Optional[List[str]]" = None) -> "list":
+    # the same function as written under `from __future__ import annotations` (string hints)
+    pass
+
+
+search_flights_future.__doc__ = search_flights.__doc__
+
+
+@dataclasses.dataclass
+class Address:
+    street: str
+    city: str
+    zip_code: Optional[str] = None
+
+
+@dataclasses.dataclass
+class Customer:
+    name: str
+    address: Address
+    tags: List[str] = dataclasses.field(default_factory=list)
+
+
+def create_customer(customer: Customer, notify: bool = False) -> str:
+    """Create a customer record.
+
+    Args:
+        customer: The customer to create.
+        notify: Send a welcome e-mail.
+    """
+
+
+def resample(values: List[float], factor: int, method: Literal["linear", "nearest"] = "linear") -> list:
+    """Resample a series.
+
+    Parameters
+    ----------
+    values : list of float
+        The samples.
+    factor : int
+        Upsampling factor.
+    method : str
+        Interpolation method.
+    """
+
+
+FUNCTIONS = [search_flights, search_flights_future, create_customer, resample]
+
+
+def clear_caches() -> None:
+    """toolkit caches per type and per docstring; clear them so every build does the whole work."""
+    from toolkit.schema import _build, _docstrings
+
+    _build._cache.clear()
+    _docstrings.parse_docstring.cache_clear()
+
+
+def peers():
+    out = {}
+    try:
+        from transformers.utils import get_json_schema
+
+        out["transformers get_json_schema"] = get_json_schema
+    except Exception:
+        out["transformers get_json_schema"] = None
+    try:
+        from langchain_core.utils.function_calling import convert_to_openai_tool
+
+        out["langchain-core convert_to_openai_tool"] = convert_to_openai_tool
+    except Exception:
+        out["langchain-core convert_to_openai_tool"] = None
+    try:
+        from agents.function_schema import function_schema
+
+        out["openai-agents function_schema"] = lambda f: function_schema(f, strict_json_schema=False)
+    except Exception:
+        out["openai-agents function_schema"] = None
+    return out
+
+
+def main() -> None:
+    others = peers()
+    for func in FUNCTIONS:
+        def ours(func=func):
+            clear_caches()
+            return Tool(func).schema
+
+        def ours_warm(func=func):
+            return Tool(func).schema
+
+        rows = [("toolkit Tool(f).schema (cold caches)", per_call(ours)),
+                ("toolkit Tool(f).schema (type cache warm)", per_call(ours_warm))]
+        for name, build in others.items():
+            if build is None:
+                rows.append((name, None))
+                continue
+            try:
+                build(func)
+            except Exception as exc:  # a peer that cannot describe the function
+                print(f"  {name}: fails on {func.__name__}: {type(exc).__name__}: {exc}"[:160])
+                rows.append((name, None))
+                continue
+            rows.append((name, per_call(lambda b=build, f=func: b(f))))
+        print(f"\n{func.__name__}")
+        print(table(rows, "toolkit Tool(f).schema (cold caches)"))
+
+    # invoke overhead: a 5-argument call, against calling the function directly
+    tool_ = Tool(search_flights)
+    args = {"origin": "CDG", "destination": "FCO", "date": "2025-01-01", "cabin": "business", "passengers": "2"}
+    direct = per_call(lambda: search_flights("CDG", "FCO", "2025-01-01", "business", 2))
+    invoke = per_call(lambda: tool_.invoke(args))
+    invoke_json = per_call(lambda: tool_.invoke('{"origin": "CDG", "destination": "FCO", "date": "2025-01-01", '
+                                                '"cabin": "business", "passengers": "2"}'))
+    print("\ninvoke overhead (5 arguments)")
+    print(table([("direct call", direct), ("tool.invoke(dict)", invoke), ("tool.invoke(json str)", invoke_json)],
+                "direct call"))
+
+    # cold import time, each in a fresh interpreter (best of 7)
+    def import_time(module: str) -> float:
+        code = f"import time; t=time.perf_counter(); import {module}; print(time.perf_counter()-t)"
+        return min(float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                        check=True).stdout) for _ in range(7))
+
+    print("\ncold import")
+    print(table([("import requests", import_time("requests")), ("import toolkit", import_time("toolkit"))],
+                "import requests", unit="ms"))
+
+
+if __name__ == "__main__":
+    main()

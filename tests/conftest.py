@@ -1,0 +1,21 @@
+"""Shared fixtures. ``SHARED`` is the shared/ folder beside the checkout (CI lays it out the same way)."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+settings.register_profile("ci", max_examples=150, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile("ci")
+
+
+@pytest.fixture(scope="session")
+def shared() -> pathlib.Path:
+    assert SHARED.is_dir(), f"{SHARED} is missing: the tests read conformance data from shared/ beside the checkout"
+    return SHARED

@@ -1,0 +1,85 @@
+"""toolkit: give a self-hosted LLM (LightLLM) real Python tools.
+
+    from toolkit import tool, run
+
+    @tool
+    def get_weather(city: str) -> dict:
+        '''Get the current weather for a city.'''
+
+    run("What's the weather in Paris?", tools=[get_weather])
+
+Importing toolkit has no side effects and stays light: the HTTP client, the run loop and
+jinja2 load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    ArgumentError,
+    AuthenticationError,
+    BadRequestError,
+    InternalServerError,
+    NotFoundError,
+    RateLimitError,
+    SchemaError,
+    ToolExecutionError,
+    ToolkitError,
+)
+from .tool import Injected, RunContext, Tool, tool
+
+__version__ = "0.1.0"
+
+# Public names that live in heavier modules, loaded on first attribute access.
+_LAZY = {
+    "ChatTemplate": "toolkit.client",
+    "LightLLMClient": "toolkit.client",
+    "OpenAICompatibleClient": "toolkit.client",
+    "RunResult": "toolkit.run",
+    "ToolCallRecord": "toolkit.run",
+    "iter_run": "toolkit.run",
+    "run": "toolkit.run",
+    "run_many": "toolkit.run",
+}
+
+__all__ = sorted([
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "ArgumentError",
+    "AuthenticationError",
+    "BadRequestError",
+    "Injected",
+    "InternalServerError",
+    "NotFoundError",
+    "RateLimitError",
+    "RunContext",
+    "SchemaError",
+    "Tool",
+    "ToolExecutionError",
+    "ToolkitError",
+    "tool",
+    *_LAZY,
+])
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
