@@ -19,3 +19,36 @@ settings.load_profile("ci")
 def shared() -> pathlib.Path:
     assert SHARED.is_dir(), f"{SHARED} is missing: the tests read conformance data from shared/ beside the checkout"
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def _server():
+    from .lightllm_server import LightLLMServer
+
+    server = LightLLMServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def server(_server):
+    """The LightLLM-protocol test server, with an empty script and request log."""
+    _server.reset()
+    yield _server
+    _server.reset()
+
+
+@pytest.fixture
+def client(server):
+    from toolkit import LightLLMClient
+
+    with LightLLMClient(base_url=server.url, max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture
+def oai(server):
+    from toolkit import OpenAICompatibleClient
+
+    with OpenAICompatibleClient(base_url=server.url, max_retries=0) as c:
+        yield c

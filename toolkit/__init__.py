@@ -30,6 +30,7 @@ from ._exceptions import (
     NotFoundError,
     RateLimitError,
     SchemaError,
+    TemplateError,
     ToolExecutionError,
     ToolkitError,
 )
@@ -64,6 +65,7 @@ __all__ = sorted([
     "RateLimitError",
     "RunContext",
     "SchemaError",
+    "TemplateError",
     "Tool",
     "ToolExecutionError",
     "ToolkitError",

@@ -6,6 +6,7 @@ The tree::
     ├── SchemaError            a function cannot become a tool (raised at decoration)
     ├── ArgumentError          arguments do not fit a tool's schema (also a ValueError)
     ├── ToolExecutionError     a tool raised, with on_tool_error="raise"
+    ├── TemplateError          a chat template failed to load, compile or render (also a ValueError)
     └── APIError               anything between us and the server
         ├── APIConnectionError
         │   └── APITimeoutError
@@ -38,6 +39,7 @@ __all__ = [
     "NotFoundError",
     "RateLimitError",
     "SchemaError",
+    "TemplateError",
     "ToolExecutionError",
     "ToolkitError",
 ]
@@ -79,6 +81,10 @@ class ToolExecutionError(ToolkitError):
         super().__init__(message)
         self.tool = tool
         self.call_id = call_id
+
+
+class TemplateError(ToolkitError, ValueError):
+    """A chat template that cannot be loaded, compiled or rendered (the cause is chained)."""
 
 
 class APIError(ToolkitError):

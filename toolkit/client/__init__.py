@@ -2,6 +2,33 @@
 
 from __future__ import annotations
 
+from ._client import LightLLMClient, OpenAICompatibleClient
 from ._parsers import PARSERS, StreamParser, parse_tool_calls, register_parser
+from ._template import ChatTemplate
+from ._transport import Limits, Timeout
+from ._types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionMessageToolCall,
+    Choice,
+    CompletionUsage,
+)
 
-__all__ = ["PARSERS", "StreamParser", "parse_tool_calls", "register_parser"]
+__all__ = [
+    "PARSERS",
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "ChatCompletionMessage",
+    "ChatCompletionMessageToolCall",
+    "ChatTemplate",
+    "Choice",
+    "CompletionUsage",
+    "LightLLMClient",
+    "Limits",
+    "OpenAICompatibleClient",
+    "StreamParser",
+    "Timeout",
+    "parse_tool_calls",
+    "register_parser",
+]

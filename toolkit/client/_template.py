@@ -1,0 +1,152 @@
+"""Chat templates rendered the way transformers' ``apply_chat_template`` renders them.
+
+Same Jinja settings and globals (``trim_blocks``, ``lstrip_blocks``, loop controls, a
+non-escaping ``tojson``, ``raise_exception``, ``strftime_now``), but always in jinja2's
+*immutable sandbox*: a template file cannot reach Python internals. jinja2 is imported on
+first use, and each template source is compiled once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+import os
+import pathlib
+from typing import Any, Iterable, Mapping
+
+from .._exceptions import TemplateError
+
+__all__ = ["ChatTemplate", "DEFAULT_TEMPLATE_PATH"]
+
+DEFAULT_TEMPLATE_PATH = pathlib.Path(__file__).with_name("templates") / "qwen25.jinja"
+_SPECIAL_TOKENS = ("bos_token", "eos_token", "unk_token", "pad_token")
+
+
+def _tojson(value: Any, ensure_ascii: bool = False, indent: int | None = None, separators: Any = None,
+            sort_keys: bool = False) -> str:
+    return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+
+def _raise_exception(message: str) -> None:
+    import jinja2
+
+    raise jinja2.exceptions.TemplateError(message)
+
+
+def _strftime_now(fmt: str) -> str:
+    return datetime.datetime.now().strftime(fmt)
+
+
+@functools.lru_cache(maxsize=32)
+def _compile(source: str) -> Any:
+    import jinja2
+    from jinja2.ext import Extension, loopcontrols
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class _Generation(Extension):
+        """``{% generation %}...{% endgeneration %}`` (transformers' assistant mask): renders its body."""
+
+        tags = {"generation"}
+
+        def parse(self, parser):  # type: ignore[no-untyped-def]
+            lineno = next(parser.stream).lineno
+            body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+            return jinja2.nodes.Scope(body, lineno=lineno)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                                        extensions=[_Generation, loopcontrols])
+    env.filters["tojson"] = _tojson
+    env.globals["raise_exception"] = _raise_exception
+    env.globals["strftime_now"] = _strftime_now
+    try:
+        return env.from_string(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"chat template does not compile: {exc} (line {exc.lineno})") from exc
+
+
+class ChatTemplate:
+    """A chat template: ``ChatTemplate(source)`` or ``ChatTemplate.load(path)``.
+
+    ``render`` gives exactly what transformers' ``apply_chat_template(..., tokenize=False)``
+    gives for the same messages, tools and variables.
+    """
+
+    def __init__(self, source: str, *, variables: Mapping[str, Any] | None = None, name: str | None = None) -> None:
+        if not isinstance(source, str) or not source:
+            raise TemplateError("a chat template must be a non-empty string of Jinja source")
+        self.source = source
+        self.name = name or "<string>"
+        #: Default variables (e.g. bos_token from a tokenizer_config.json); render() arguments win.
+        self.variables = dict(variables or {})
+
+    @classmethod
+    def default(cls) -> "ChatTemplate":
+        """toolkit's own Qwen2.5-style template (with image placeholders)."""
+        return cls.load(DEFAULT_TEMPLATE_PATH)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "ChatTemplate":
+        """Load a ``.jinja`` file, a ``tokenizer_config.json``, a ``chat_template.json`` or a model
+        directory holding one of them (``chat_template.jinja`` first, as transformers does).
+
+        Raises:
+            TemplateError: nothing usable at ``path``.
+        """
+        path = pathlib.Path(path)
+        if path.is_dir():
+            for candidate in ("chat_template.jinja", "chat_template.json", "tokenizer_config.json"):
+                if (path / candidate).is_file():
+                    return cls.load(path / candidate)
+            raise TemplateError(f"{path} holds no chat_template.jinja, chat_template.json or tokenizer_config.json")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise TemplateError(f"cannot read chat template {path}: {exc.strerror or exc}") from exc
+        if path.suffix != ".json":
+            return cls(text, name=str(path))
+        try:
+            config = json.loads(text)
+        except ValueError as exc:
+            raise TemplateError(f"{path} is not valid JSON: {exc}") from exc
+        source = config.get("chat_template") if isinstance(config, dict) else None
+        if isinstance(source, list):  # named templates: take "default"
+            named = {t.get("name"): t.get("template") for t in source if isinstance(t, dict)}
+            source = named.get("default") or next(iter(named.values()), None)
+        if not isinstance(source, str):
+            raise TemplateError(f"{path} has no chat_template string")
+        variables = {}
+        for key in _SPECIAL_TOKENS:
+            token = config.get(key)
+            if isinstance(token, dict):
+                token = token.get("content")
+            if isinstance(token, str):
+                variables[key] = token
+        return cls(source, variables=variables, name=str(path))
+
+    def render(self, messages: Iterable[Mapping[str, Any]], tools: Iterable[Mapping[str, Any]] | None = None,
+               add_generation_prompt: bool = True, **variables: Any) -> str:
+        """Render a conversation (messages as given: no conversion happens here).
+
+        Raises:
+            TemplateError: the template raised, or tried something the sandbox forbids; the
+                original exception is chained.
+        """
+        import jinja2
+        from jinja2.exceptions import SecurityError
+
+        compiled = _compile(self.source)
+        context = {**self.variables, **variables}
+        try:
+            return compiled.render(messages=list(messages), tools=list(tools) if tools is not None else None,
+                                   add_generation_prompt=add_generation_prompt, **context)
+        except SecurityError as exc:
+            raise TemplateError(f"chat template {self.name} tried an unsafe operation and was stopped by the "
+                                f"sandbox: {exc}") from exc
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"chat template {self.name} failed: {exc}") from exc
+        except Exception as exc:  # the template's own errors surface as Python exceptions
+            raise TemplateError(f"chat template {self.name} failed: {type(exc).__name__}: {exc}") from exc
+
+    def __repr__(self) -> str:
+        return f"ChatTemplate({self.name!r})"

@@ -1,0 +1,347 @@
+"""HTTP transport: one requests.Session, retries, caps, and the only place errors are translated."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import os
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from .._exceptions import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    InternalServerError,
+    NotFoundError,
+    RateLimitError,
+)
+
+__all__ = ["Limits", "Timeout", "Transport"]
+
+log = logging.getLogger("toolkit.client")
+
+DEFAULT_BASE_URL = "http://localhost:8000"
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 600.0
+DEFAULT_MAX_RETRIES = 2
+RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
+MAX_RETRY_AFTER = 30.0
+INITIAL_BACKOFF = 0.5
+MAX_BACKOFF = 8.0
+
+_STATUS_ERRORS = {400: BadRequestError, 417: BadRequestError, 422: BadRequestError, 401: AuthenticationError,
+                  403: AuthenticationError, 404: NotFoundError, 429: RateLimitError}
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """Connect and read timeouts in seconds; the read timeout also bounds reading a whole body."""
+
+    connect: float = DEFAULT_CONNECT_TIMEOUT
+    read: float = DEFAULT_READ_TIMEOUT
+
+    @classmethod
+    def of(cls, value: "float | tuple[float, float] | Timeout | None") -> "Timeout":
+        if value is None:
+            return cls()
+        if isinstance(value, Timeout):
+            return value
+        if isinstance(value, tuple):
+            return cls(float(value[0]), float(value[1]))
+        value = float(value)
+        if value <= 0:
+            raise ValueError(f"timeout must be positive, got {value}")
+        return cls(min(DEFAULT_CONNECT_TIMEOUT, value), value)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on what a server may send back."""
+
+    #: Largest response body read (bytes).
+    max_response_bytes: int = 64 * 1024 * 1024
+    #: Longest line of a streamed (SSE) response (bytes).
+    max_line_bytes: int = 8 * 1024 * 1024
+
+
+class _Secret(str):
+    """A string that never shows itself in a repr."""
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+class Transport:
+    """Sends requests to one server. Thread-safe: one pooled session shared by every thread.
+
+    Generation is side-effect free on the server, so retrying a POST is safe.
+    """
+
+    def __init__(self, base_url: str | None, api_key: str | None, *, timeout: Any = None, max_retries: int | None = None,
+                 verify: Any = True, limits: Limits | None = None, headers: dict | None = None) -> None:
+        import requests
+
+        self.base_url = (base_url or os.environ.get("LIGHTLLM_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        key = api_key if api_key is not None else os.environ.get("LIGHTLLM_API_KEY")
+        self._api_key = _Secret(key) if key else None
+        self.timeout = Timeout.of(timeout)
+        self.max_retries = DEFAULT_MAX_RETRIES if max_retries is None else int(max_retries)
+        if self.max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        self.limits = limits or Limits()
+        self.session = requests.Session()
+        self.session.verify = verify
+        self.session.headers.update({"Content-Type": "application/json", "Accept": "application/json",
+                                     "User-Agent": "toolkit-lightllm/0.1"})
+        if self._api_key:
+            self.session.headers["Authorization"] = _Secret(f"Bearer {self._api_key}")
+        if headers:
+            self.session.headers.update(headers)
+        self._requests = requests
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __repr__(self) -> str:
+        return f"Transport(base_url={self.base_url!r}, api_key={'***' if self._api_key else None})"
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def post_json(self, path: str, body: dict) -> Any:
+        """POST a JSON body, return the parsed JSON answer."""
+        response = self.send("POST", path, body)
+        return self.read_json(response)
+
+    def get_json(self, path: str) -> Any:
+        return self.read_json(self.send("GET", path, None))
+
+    def send(self, method: str, path: str, body: dict | None, *, stream: bool = False) -> Any:
+        """Send with retries; return a response with a 2xx status, headers read, body unread."""
+        url = self.base_url + path
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None
+        attempts = self.max_retries + 1
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                response = self.session.request(method, url, data=data, stream=True,
+                                                timeout=(self.timeout.connect, self.timeout.read))
+            except self._requests.exceptions.RequestException as exc:
+                error = self._translate(exc, method, path)
+                retryable = not isinstance(exc, self._requests.exceptions.ReadTimeout)
+                if last or not retryable:
+                    if attempt:
+                        error.args = (f"{error.args[0]} (after {attempt + 1} attempts)",)
+                        error.message = error.args[0]
+                    raise error from exc
+                self._sleep(attempt, None, f"{type(error).__name__}")
+                continue
+            if response.status_code < 300:
+                return response
+            if response.status_code in RETRY_STATUSES and not last:
+                retry_after = response.headers.get("Retry-After")
+                response.close()
+                self._sleep(attempt, retry_after, f"status {response.status_code}")
+                continue
+            raise self._status_error(response, attempts=attempt + 1)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _sleep(self, attempt: int, retry_after: str | None, why: str) -> None:
+        delay = _retry_after_seconds(retry_after)
+        if delay is None:
+            delay = min(MAX_BACKOFF, INITIAL_BACKOFF * 2 ** attempt) * (0.75 + random.random() * 0.5)
+        log.info("retrying after %s in %.2fs (attempt %d of %d)", why, delay, attempt + 2, self.max_retries + 1)
+        time.sleep(delay)
+
+    def _translate(self, exc: Exception, method: str, path: str) -> APIConnectionError:
+        """The one table from requests' exceptions to ours."""
+        exceptions = self._requests.exceptions
+        where = f"{method} {self.base_url}{path}"
+        if isinstance(exc, exceptions.ConnectTimeout):
+            return APITimeoutError(f"connecting to {self.base_url} timed out after {self.timeout.connect}s")
+        if isinstance(exc, exceptions.Timeout):
+            return APITimeoutError(f"{where}: no answer within the read timeout of {self.timeout.read}s")
+        if isinstance(exc, exceptions.SSLError):
+            return APIConnectionError(f"{where}: TLS verification failed ({_short(exc)}); pass verify= to trust "
+                                      f"another CA bundle")
+        if isinstance(exc, exceptions.ConnectionError):
+            return APIConnectionError(f"cannot reach the server at {self.base_url} ({_short(exc)}); is LightLLM "
+                                      f"running there? Set base_url= or LIGHTLLM_BASE_URL")
+        return APIConnectionError(f"{where}: {_short(exc)}")
+
+    def _status_error(self, response: Any, *, attempts: int) -> APIStatusError:
+        try:
+            raw = self.read_body(response)
+        except Exception:  # the error body itself failed to arrive: keep the status
+            raw = b""
+        body: Any
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        message = error_message(body) or f"HTTP {response.status_code}"
+        if attempts > 1:
+            message += f" (after {attempts} attempts)"
+        status = response.status_code
+        kind = _STATUS_ERRORS.get(status) or (InternalServerError if status >= 500 else APIStatusError)
+        return kind(message, status_code=status, body=body)
+
+    # -- bodies -------------------------------------------------------------------------------
+
+    def read_body(self, response: Any) -> bytes:
+        """The whole body, capped in size, and in time by the read timeout."""
+        cap = self.limits.max_response_bytes
+        length = response.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) > cap:
+            response.close()
+            raise APIResponseValidationError(f"response of {length} bytes is larger than the "
+                                             f"{cap}-byte limit (Limits.max_response_bytes)")
+        deadline = time.monotonic() + self.timeout.read
+        chunks = []
+        size = 0
+        raw = response.raw
+        try:
+            while True:
+                chunk = _read_some(raw)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > cap:
+                    raise APIResponseValidationError(f"response is larger than the {cap}-byte limit "
+                                                     f"(Limits.max_response_bytes)")
+                if time.monotonic() > deadline:
+                    raise APITimeoutError(f"the response body did not finish within the read timeout of "
+                                          f"{self.timeout.read}s")
+        except self._requests.exceptions.RequestException as exc:
+            raise self._translate(exc, "READ", "") from exc
+        except Exception as exc:
+            if isinstance(exc, (APIResponseValidationError, APITimeoutError)):
+                raise
+            name = type(exc).__name__
+            if "Timeout" in name:
+                raise APITimeoutError(f"reading the response timed out ({self.timeout.read}s)") from exc
+            if "Protocol" in name or "IncompleteRead" in name or isinstance(exc, (ConnectionError, OSError)):
+                raise APIConnectionError(f"the connection broke while reading the response ({_short(exc)})") from exc
+            raise
+        finally:
+            response.close()
+        return b"".join(chunks)
+
+    def read_json(self, response: Any) -> Any:
+        raw = self.read_body(response)
+        try:
+            return json.loads(raw)
+        except ValueError:
+            snippet = raw[:200].decode("utf-8", "replace")
+            raise APIResponseValidationError(f"the server answered {response.status_code} with a body that is "
+                                             f"not JSON: {snippet!r}", body=snippet) from None
+
+    def iter_lines(self, response: Any) -> Iterator[bytes]:
+        """Lines of a streamed body (SSE), each capped; connection errors become typed errors."""
+        cap = self.limits.max_line_bytes
+        pending = b""
+        raw = response.raw
+        try:
+            while True:
+                chunk = _read_some(raw)
+                if not chunk:
+                    break
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                if len(pending) > cap:
+                    raise APIResponseValidationError(f"a streamed line is longer than the {cap}-byte limit "
+                                                     f"(Limits.max_line_bytes)")
+                for line in lines:
+                    yield line.rstrip(b"\r")
+        except (APIResponseValidationError, GeneratorExit):
+            raise
+        except Exception as exc:
+            name = type(exc).__name__
+            if "Timeout" in name:
+                raise APITimeoutError(f"the stream stalled longer than the read timeout of "
+                                      f"{self.timeout.read}s") from exc
+            raise APIConnectionError(f"the connection broke mid-stream ({_short(exc)})") from exc
+        finally:
+            response.close()
+        if pending:
+            yield pending
+
+
+def iter_sse(lines: Iterator[bytes]) -> Iterator[str]:
+    """SSE ``data`` payloads: ``data:`` with or without a space; blank lines, comments and
+    ``event:`` lines skipped; multi-line data joined. ``[DONE]`` is passed on to the caller."""
+    data: list[str] = []
+    for raw in lines:
+        line = raw.decode("utf-8", "replace")
+        if not line:
+            if data:
+                yield "\n".join(data)
+                data = []
+            continue
+        if line.startswith("data:"):
+            value = line[5:]
+            data.append(value[1:] if value.startswith(" ") else value)
+        # "event:", "id:", "retry:" and ":" comments carry nothing we need
+    if data:
+        yield "\n".join(data)
+
+
+def error_message(body: Any) -> str:
+    """The message of every LightLLM error shape (E1-E6) and of FastAPI's defaults."""
+    if isinstance(body, str):
+        return body.strip()[:500]
+    if not isinstance(body, dict):
+        return ""
+    error = body.get("error")
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return error["message"]  # E1, E4, E5
+    if isinstance(error, str):
+        return error
+    detail = body.get("detail")
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):  # E2: pydantic validation errors
+        parts = []
+        for item in detail[:10]:
+            if isinstance(item, dict):
+                loc = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
+                parts.append(f"{loc}: {item.get('msg', '')}" if loc else str(item.get("msg", "")))
+        return "; ".join(parts)
+    if isinstance(body.get("message"), str):
+        return body["message"]  # E6
+    return ""
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        if parsed is None:
+            return None
+        seconds = parsed.timestamp() - time.time()
+    return max(0.0, min(seconds, MAX_RETRY_AFTER))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    # urllib3 wraps the useful reason deep inside; keep the end of it
+    if "Caused by" in text:
+        text = text.split("Caused by", 1)[1].strip(" ()'\"")
+    return text[:200]
+
+
+def _read_some(raw: Any) -> bytes:
+    """Whatever has arrived (up to 64 KiB), decoded; never waits to fill a buffer."""
+    if hasattr(raw, "read1"):
+        return raw.read1(1 << 16, decode_content=True)
+    return raw.read(1 << 16, decode_content=True)  # urllib3 1.x
