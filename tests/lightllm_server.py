@@ -166,6 +166,7 @@ class LightLLMServer:
 class _Handler(BaseHTTPRequestHandler):
     owner: LightLLMServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def log_message(self, *args: Any) -> None:  # keep the test output clean
         pass
