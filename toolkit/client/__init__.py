@@ -16,7 +16,6 @@ from ._types import (
 )
 
 __all__ = [
-    "PARSERS",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatCompletionMessage",
@@ -27,6 +26,7 @@ __all__ = [
     "LightLLMClient",
     "Limits",
     "OpenAICompatibleClient",
+    "PARSERS",
     "StreamParser",
     "Timeout",
     "parse_tool_calls",
