@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import random
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -332,8 +333,14 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, min(seconds, MAX_RETRY_AFTER))
 
 
+_ERRNO = re.compile(r"\[Errno -?\d+\][^'\")\]]*")
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc)
+    errno = _ERRNO.search(text)
+    if errno:  # "[Errno 111] Connection refused" says it all
+        return errno.group(0).strip()
     # urllib3 wraps the useful reason deep inside; keep the end of it
     if "Caused by" in text:
         text = text.split("Caused by", 1)[1].strip(" ()'\"")

@@ -1,0 +1,110 @@
+"""Streaming in both clients: chunks, accumulation, errors mid-stream, and the streamed = one-shot property."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from toolkit import APIConnectionError, APIError, tool
+from toolkit.client import ChatCompletionChunk, parse_tool_calls
+from toolkit.client._stream import Accumulator, NativeStreamConverter
+
+from .lightllm_server import Fault, Reply
+from .test_parsers import model_outputs
+
+
+@tool
+def get_weather(city: str) -> dict:
+    """Get the weather."""
+    return {"city": city}
+
+
+USER = [{"role": "user", "content": "Weather in Paris?"}]
+CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'
+
+
+@pytest.fixture(params=["generate", "openai"])
+def any_client(request, client, oai):
+    return client if request.param == "generate" else oai
+
+
+def test_stream_text_and_tool_calls(any_client, server):
+    server.queue("Let me check.\n" + CALL)
+    with any_client.chat.completions.create(messages=USER, tools=[get_weather], stream=True) as stream:
+        chunks = list(stream)
+        final = stream.get_final_completion()
+    assert all(isinstance(c, ChatCompletionChunk) for c in chunks)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert content == "Let me check."
+    heads = [tc for c in chunks if c.choices for tc in c.choices[0].delta.tool_calls or [] if tc.id]
+    assert len(heads) == 1 and heads[0].function.name == "get_weather" and heads[0].index == 0
+    pieces = [tc.function.arguments for c in chunks if c.choices for tc in c.choices[0].delta.tool_calls or []]
+    assert len([p for p in pieces if p]) >= 2  # arguments arrive in pieces
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["tool_calls"]
+    assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
+    msg = final.choices[0].message
+    assert msg.content == "Let me check." and json.loads(msg.tool_calls[0].function.arguments) == {"city": "Paris"}
+    assert final.choices[0].finish_reason == "tool_calls"
+
+
+def test_native_stream_equals_the_non_streaming_answer(client, server):
+    text = "<think>\nplan\n</think>\n\nSure.\n" + CALL + "\nDone."
+    server.queue(text, text)
+    plain = client.chat.completions.create(messages=USER, tools=[get_weather])
+    streamed = client.chat.completions.create(messages=USER, tools=[get_weather], stream=True).get_final_completion()
+    a, b = plain.choices[0], streamed.choices[0]
+    assert (a.message.content, a.message.reasoning, a.finish_reason) == \
+        (b.message.content, b.message.reasoning, b.finish_reason) == ("Sure.\nDone.", "plan", "tool_calls")
+    assert [(c.function.name, c.function.arguments) for c in a.message.tool_calls] == \
+        [(c.function.name, c.function.arguments) for c in b.message.tool_calls]
+
+
+def test_native_stream_request_goes_to_generate_stream(client, server):
+    server.queue("hello")
+    assert client.chat.completions.create(messages=USER, stream=True).get_final_completion() \
+        .choices[0].message.content == "hello"
+    assert server.last.path == "/generate_stream"
+
+
+@pytest.mark.parametrize("kind", ["stream_error", "stream_cut"])
+def test_errors_mid_stream_raise_from_the_iterator(any_client, server, kind):
+    server.queue(Fault(kind, text="a fairly long answer that will not arrive whole", body="prompt too long"))
+    stream = any_client.chat.completions.create(messages=USER, stream=True)
+    expected = APIError if kind == "stream_error" else APIConnectionError
+    with pytest.raises(expected) as info:
+        list(stream)
+    if kind == "stream_error":
+        assert "prompt too long" in str(info.value) or "busy" in str(info.value).lower()
+
+
+def test_leaving_early_closes_the_connection(client, server):
+    server.queue(Reply("x" * 300, delay=0.001))
+    with client.chat.completions.create(messages=USER, stream=True) as stream:
+        next(stream)
+        next(stream)
+    assert stream._response.raw.closed
+
+
+@pytest.mark.parametrize("fmt", ["qwen25", "llama3", "mistral", "qwen3_coder"])
+@given(data=st.data())
+def test_accumulated_stream_equals_parse_tool_calls(fmt, data):
+    text = data.draw(model_outputs(fmt))
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=10)))
+    bounds = [0, *cuts, len(text)]
+    converter = NativeStreamConverter(model="m", parser=fmt, tools=None, opened_think=False)
+    acc = Accumulator()
+    acc.add(converter.start())
+    for a, b in zip(bounds, bounds[1:]):
+        for chunk in converter.token(text[a:b]):
+            acc.add(chunk)
+    for chunk in converter.finish("stop", None):
+        acc.add(chunk)
+    message = acc.completion().choices[0].message
+    content, calls = parse_tool_calls(text, fmt)
+    assert message.content == content
+    assert [(c.function.name, c.function.arguments) for c in message.tool_calls or []] == \
+        [(c.function.name, c.function.arguments) for c in calls]

@@ -1,0 +1,156 @@
+"""The ``toolkit`` command: inspect, render, run, health."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import pathlib
+import sys
+from typing import Any, Sequence
+
+from ._exceptions import ToolkitError
+from .tool import Tool
+
+__all__ = ["main"]
+
+
+def load_tools(target: str) -> list[Tool]:
+    """Every ``@tool`` defined at the top level of a Python file or an importable module."""
+    path = pathlib.Path(target)
+    if path.suffix == ".py" or path.is_file():
+        if not path.is_file():
+            raise ToolkitError(f"no such file: {target}")
+        spec = importlib.util.spec_from_file_location(f"_toolkit_cli_{path.stem}", path)
+        if spec is None or spec.loader is None:
+            raise ToolkitError(f"cannot load {target} as Python")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        sys.path.insert(0, str(path.resolve().parent))
+        spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(target)
+        except ImportError as exc:
+            raise ToolkitError(f"cannot import {target!r}: {exc}") from exc
+    tools = [value for value in vars(module).values() if isinstance(value, Tool)]
+    if not tools:
+        raise ToolkitError(f"{target} defines no @tool functions at its top level")
+    return tools
+
+
+def warnings_for(tool: Tool) -> list[str]:
+    out = []
+    if not tool.description:
+        out.append("no description (add a docstring)")
+    for name, prop in tool.parameters.get("properties", {}).items():
+        if "description" not in prop:
+            out.append(f"parameter {name!r} is undocumented")
+        if not {k: v for k, v in prop.items() if k not in ("description", "default")}:
+            out.append(f"parameter {name!r} accepts any value (no type hint)")
+    return out
+
+
+def _client(args: argparse.Namespace) -> Any:
+    from .client import LightLLMClient, OpenAICompatibleClient
+
+    if getattr(args, "api", "generate") == "openai":
+        return OpenAICompatibleClient(base_url=args.base_url, tool_parser=args.tool_parser)
+    return LightLLMClient(base_url=getattr(args, "base_url", None), chat_template=getattr(args, "template", None),
+                          tool_parser=getattr(args, "tool_parser", "qwen25"))
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    for t in load_tools(args.target):
+        print(json.dumps(t.schema, indent=2, ensure_ascii=False))
+        for warning in warnings_for(t):
+            print(f"warning: {t.name}: {warning}", file=sys.stderr)
+    return 0
+
+
+def _messages(args: argparse.Namespace) -> list[dict]:
+    messages = [{"role": "system", "content": args.system}] if args.system else []
+    return messages + [{"role": "user", "content": args.prompt}]
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    tools = load_tools(args.target)
+    client = _client(args)
+    sys.stdout.write(client.render(_messages(args), tools=tools))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .run import Final, ModelResponse, ToolCallStarted, ToolResult, iter_run
+
+    tools = load_tools(args.target)
+    with _client(args) as client:
+        for event in iter_run(_messages(args), tools, client=client, model=args.model, max_steps=args.max_steps):
+            if isinstance(event, ModelResponse) and event.response.choices[0].message.tool_calls:
+                content = event.response.choices[0].message.content
+                if content:
+                    print(f"assistant: {content}")
+            elif isinstance(event, ToolCallStarted):
+                print(f"-> {event.name}({event.arguments})")
+            elif isinstance(event, ToolResult):
+                shown = event.record.content if len(event.record.content) < 300 else event.record.content[:297] + "..."
+                print(f"<- {event.record.name}: {shown}")
+            elif isinstance(event, Final):
+                print(event.result.output or "")
+                if event.result.stop_reason not in ("stop",):
+                    print(f"(stopped: {event.result.stop_reason})", file=sys.stderr)
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from .client import LightLLMClient
+
+    with LightLLMClient(base_url=args.base_url) as client:
+        healthy = client.health()
+        print(f"{client.base_url}: {'ok' if healthy else 'unhealthy or unreachable'}")
+    return 0 if healthy else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="toolkit", description="Give a self-hosted LLM (LightLLM) real tools.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("inspect", help="show the schema of every @tool in a file or module")
+    p.add_argument("target", help="a .py file or an importable module")
+    p.set_defaults(func=cmd_inspect)
+
+    for name, func, help_text in (("render", cmd_render, "print the exact /generate prompt (offline)"),
+                                  ("run", cmd_run, "run the tool-calling loop against a server")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("target", help="a .py file or an importable module holding @tool functions")
+        p.add_argument("prompt")
+        p.add_argument("--system", default=None, help="a system message")
+        p.add_argument("--template", default=None, help="chat template (.jinja, tokenizer_config.json, model dir)")
+        p.add_argument("--tool-parser", default="qwen25", help="qwen25 (default), llama3, mistral, qwen3_coder")
+        if name == "run":
+            p.add_argument("--base-url", default=None, help="server URL (default: LIGHTLLM_BASE_URL or localhost:8000)")
+            p.add_argument("--api", choices=("generate", "openai"), default="generate")
+            p.add_argument("--model", default=None)
+            p.add_argument("--max-steps", type=int, default=10)
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("health", help="check that the server answers")
+    p.add_argument("--base-url", default=None)
+    p.set_defaults(func=cmd_health)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ToolkitError, ValueError, OSError) as exc:
+        print(f"toolkit {args.command}: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

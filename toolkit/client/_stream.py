@@ -1,0 +1,336 @@
+"""Streaming: server events -> OpenAI-shaped ``ChatCompletionChunk``s, and back to a completion.
+
+Synchronous generators only. ``Stream`` is an iterator and a context manager that closes the
+connection when left early; ``get_final_completion()`` assembles what was streamed into the
+``ChatCompletion`` the non-streaming call would have returned.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any, Iterable, Iterator
+
+from .._exceptions import APIConnectionError, APIError, APIResponseValidationError
+from ._parsers import StreamParser, get_parser
+from ._transport import error_message, iter_sse
+from ._types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionMessageToolCall,
+    Choice,
+    ChoiceDelta,
+    ChoiceDeltaToolCall,
+    ChoiceDeltaToolCallFunction,
+    ChunkChoice,
+    CompletionUsage,
+    Function,
+    new_call_id,
+)
+
+__all__ = ["Accumulator", "NativeStreamConverter", "Stream"]
+
+_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+
+
+class Stream:
+    """Chunks of a streamed chat completion."""
+
+    def __init__(self, chunks: Iterator[ChatCompletionChunk], response: Any = None) -> None:
+        self._chunks = chunks
+        self._response = response
+        self._accumulator = Accumulator()
+
+    def __iter__(self) -> "Stream":
+        return self
+
+    def __next__(self) -> ChatCompletionChunk:
+        chunk = next(self._chunks)
+        self._accumulator.add(chunk)
+        return chunk
+
+    def __enter__(self) -> "Stream":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop reading and close the connection."""
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+        if self._response is not None:
+            self._response.close()
+
+    def get_final_completion(self) -> ChatCompletion:
+        """Read what is left and assemble the whole ``ChatCompletion``."""
+        for _ in self:
+            pass
+        return self._accumulator.completion()
+
+
+class Accumulator:
+    """Chunks -> ``ChatCompletion`` (content and arguments concatenated per choice and call index)."""
+
+    def __init__(self) -> None:
+        self.id: str | None = None
+        self.model: str | None = None
+        self.created: int | None = None
+        self.choices: dict[int, dict] = {}
+        self.usage: CompletionUsage | None = None
+
+    def add(self, chunk: ChatCompletionChunk) -> None:
+        self.id = self.id or chunk.id
+        self.model = self.model or chunk.model
+        self.created = self.created or chunk.created
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        for choice in chunk.choices or ():
+            state = self.choices.setdefault(choice.index, {"content": [], "reasoning": [], "calls": {},
+                                                           "finish": None})
+            delta = choice.delta
+            if delta is not None:
+                if delta.content:
+                    state["content"].append(delta.content)
+                if delta.reasoning:
+                    state["reasoning"].append(delta.reasoning)
+                for call in delta.tool_calls or ():
+                    slot = state["calls"].setdefault(call.index, {"id": None, "name": "", "arguments": []})
+                    slot["id"] = slot["id"] or call.id
+                    if call.function is not None:
+                        if call.function.name:
+                            slot["name"] += call.function.name
+                        if call.function.arguments:
+                            slot["arguments"].append(call.function.arguments)
+            if choice.finish_reason is not None:
+                state["finish"] = choice.finish_reason
+
+    def completion(self) -> ChatCompletion:
+        choices = []
+        for index in sorted(self.choices):
+            state = self.choices[index]
+            calls = [ChatCompletionMessageToolCall(id=slot["id"] or new_call_id(), type="function",
+                                                   function=Function(name=slot["name"],
+                                                                     arguments="".join(slot["arguments"])))
+                     for _, slot in sorted(state["calls"].items())]
+            content = "".join(state["content"]) or None
+            reasoning = "".join(state["reasoning"]).strip() or None
+            message = ChatCompletionMessage(role="assistant", content=content, tool_calls=calls or None,
+                                            reasoning=reasoning)
+            choices.append(Choice(index=index, message=message, finish_reason=state["finish"]))
+        return ChatCompletion(id=self.id or "chatcmpl-" + secrets.token_hex(16), object="chat.completion",
+                              created=self.created or int(time.time()), model=self.model, choices=choices,
+                              usage=self.usage)
+
+
+class _ReasoningSplitter:
+    """``<think>...</think>`` at the start of the answer, incrementally (see ``split_reasoning``)."""
+
+    def __init__(self, opened: bool) -> None:
+        self.state = "reasoning" if opened else "detect"
+        self.held = ""
+        self.after_close = False
+
+    def feed(self, text: str) -> tuple[str, str]:
+        """-> (reasoning piece, answer piece)."""
+        self.held += text
+        if self.state == "detect":
+            probe = self.held.lstrip()
+            if probe.startswith(_THINK_OPEN):
+                self.held = probe[len(_THINK_OPEN):]
+                self.state = "reasoning"
+            elif _THINK_OPEN.startswith(probe):
+                return "", ""  # still could be "<think>"
+            else:
+                self.state = "answer"
+        if self.state == "reasoning":
+            end = self.held.find(_THINK_CLOSE)
+            if end < 0:
+                keep = _partial(self.held, _THINK_CLOSE)
+                piece, self.held = self.held[:len(self.held) - keep], self.held[len(self.held) - keep:]
+                return piece, ""
+            piece, rest = self.held[:end], self.held[end + len(_THINK_CLOSE):]
+            self.held = ""
+            self.state = "answer"
+            self.after_close = True
+            return piece, self._answer(rest)
+        out, self.held = self.held, ""
+        return "", self._answer(out)
+
+    def _answer(self, text: str) -> str:
+        if self.after_close:
+            text = text.lstrip("\n")
+            if text:
+                self.after_close = False
+        return text
+
+    def finish(self) -> tuple[str, str]:
+        held, self.held = self.held, ""
+        if self.state == "reasoning":
+            return held, ""
+        if self.state == "detect":
+            return "", held
+        return "", self._answer(held)
+
+
+def _partial(text: str, marker: str) -> int:
+    for k in range(min(len(marker) - 1, len(text)), 0, -1):
+        if marker.startswith(text[-k:]):
+            return k
+    return 0
+
+
+class NativeStreamConverter:
+    """Token texts of ``/generate_stream`` -> OpenAI chunks, with an incremental tool-call parser."""
+
+    def __init__(self, *, model: str, parser: str | None, tools: Iterable[dict] | None, opened_think: bool) -> None:
+        self.id = "chatcmpl-" + secrets.token_hex(16)
+        self.created = int(time.time())
+        self.model = model
+        self.parser: StreamParser | None = get_parser(parser)(tools) if parser else None
+        self.reasoning = _ReasoningSplitter(opened_think)
+        self.call_ids: list[str] = []
+
+    def _chunk(self, delta: ChoiceDelta | None, finish: str | None = None, usage: Any = None) -> ChatCompletionChunk:
+        choices = [] if delta is None else [ChunkChoice(index=0, delta=delta, finish_reason=finish)]
+        return ChatCompletionChunk(id=self.id, object="chat.completion.chunk", created=self.created,
+                                   model=self.model, choices=choices, usage=usage)
+
+    def start(self) -> ChatCompletionChunk:
+        return self._chunk(ChoiceDelta(role="assistant", content=""))
+
+    def token(self, text: str) -> list[ChatCompletionChunk]:
+        reasoning, answer = self.reasoning.feed(text)
+        return self._emit(reasoning, answer, final=False)
+
+    def finish(self, finish_reason: str | None, usage: CompletionUsage | None) -> list[ChatCompletionChunk]:
+        reasoning, answer = self.reasoning.finish()
+        out = self._emit(reasoning, answer, final=True)
+        reason = finish_reason or "stop"
+        if self.call_ids and reason == "stop":
+            reason = "tool_calls"
+        out.append(self._chunk(ChoiceDelta(), reason))
+        out.append(self._chunk(None, usage=usage))
+        return out
+
+    def _emit(self, reasoning: str, answer: str, *, final: bool) -> list[ChatCompletionChunk]:
+        out = []
+        if reasoning:
+            out.append(self._chunk(ChoiceDelta(reasoning=reasoning)))
+        if self.parser is None:
+            if answer:
+                out.append(self._chunk(ChoiceDelta(content=answer)))
+            return out
+        events = self.parser.feed(answer) if answer else []
+        if final:
+            events += self.parser.finish()
+        for event in events:
+            if event[0] == "content":
+                out.append(self._chunk(ChoiceDelta(content=event[1])))
+            elif event[0] == "head":
+                call_id = new_call_id()
+                self.call_ids.append(call_id)
+                out.append(self._chunk(ChoiceDelta(tool_calls=[ChoiceDeltaToolCall(
+                    index=event[1], id=call_id, type="function",
+                    function=ChoiceDeltaToolCallFunction(name=event[2], arguments=""))])))
+            else:
+                out.append(self._chunk(ChoiceDelta(tool_calls=[ChoiceDeltaToolCall(
+                    index=event[1], function=ChoiceDeltaToolCallFunction(arguments=event[2]))])))
+        return out
+
+
+def _event_json(payload: str) -> Any:
+    try:
+        return json.loads(payload)
+    except ValueError:
+        raise APIResponseValidationError(f"a streamed event is not JSON: {payload[:120]!r}") from None
+
+
+def _raise_if_error(event: Any) -> None:
+    if isinstance(event, dict) and "error" in event and not event.get("choices") and "token" not in event:
+        raise APIError(f"the server failed mid-stream: {error_message(event) or 'unknown error'}", body=event)
+
+
+def native_chunks(transport: Any, response: Any, *, model: str, parser: str | None, tools: Any,
+                  opened_think: bool) -> Iterator[ChatCompletionChunk]:
+    converter = NativeStreamConverter(model=model, parser=parser, tools=tools, opened_think=opened_think)
+    yield converter.start()
+    for payload in iter_sse(transport.iter_lines(response)):
+        event = _event_json(payload)
+        _raise_if_error(event)
+        token = event.get("token") or {}
+        text = token.get("text") or ""
+        if text:
+            yield from converter.token(text)
+        if event.get("finished"):
+            prompt = token.get("prompt_tokens") or 0
+            completion = token.get("count_output_tokens") or 0
+            usage = CompletionUsage(prompt_tokens=prompt, completion_tokens=completion,
+                                    total_tokens=prompt + completion)
+            yield from converter.finish(event.get("finish_reason"), usage)
+            return
+    raise APIConnectionError("the stream ended before the server said it had finished")
+
+
+def openai_chunks(transport: Any, response: Any, *, parser: str, tools: Any) -> Iterator[ChatCompletionChunk]:
+    """``/v1/chat/completions`` stream, normalised; markup left in content is parsed with ``parser``."""
+    parsers: dict[int, StreamParser] = {}
+    server_calls: dict[int, int] = {}
+    own_calls: dict[int, int] = {}
+    finished = False
+    for payload in iter_sse(transport.iter_lines(response)):
+        if payload.strip() == "[DONE]":
+            return
+        event = _event_json(payload)
+        _raise_if_error(event)
+        chunk = ChatCompletionChunk.from_dict(event)
+        if chunk.choices is None:
+            chunk.choices = []
+        for position, choice in enumerate(chunk.choices):
+            delta = choice.delta or ChoiceDelta()
+            if choice.index is None:
+                choice.index = position
+            if delta.reasoning is None:  # vLLM and others say reasoning_content
+                raw = event["choices"][position].get("delta") or {}
+                delta.reasoning = raw.get("reasoning_content")
+            calls = []
+            for call in delta.tool_calls or ():
+                server_calls[choice.index] = max(server_calls.get(choice.index, 0), (call.index or 0) + 1)
+                calls.append(call)
+            content = delta.content
+            if tools and content:
+                p = parsers.setdefault(choice.index, get_parser(parser)(tools))
+                content, extra = _parsed(p.feed(content), choice.index, server_calls, own_calls)
+                calls.extend(extra)
+            if choice.finish_reason is not None and tools and choice.index in parsers:
+                tail, extra = _parsed(parsers.pop(choice.index).finish(), choice.index, server_calls, own_calls)
+                content = (content or "") + (tail or "") or None
+                calls.extend(extra)
+                if own_calls.get(choice.index) and choice.finish_reason == "stop":
+                    choice.finish_reason = "tool_calls"
+            choice.delta = ChoiceDelta(role=delta.role, content=content, tool_calls=calls or None,
+                                       reasoning=delta.reasoning)
+            finished = finished or choice.finish_reason is not None
+        yield chunk
+    if not finished:
+        raise APIConnectionError("the stream ended before the server finished the answer")
+
+
+def _parsed(events: list, index: int, server_calls: dict, own_calls: dict) -> tuple[str | None, list]:
+    text = []
+    calls = []
+    offset = server_calls.get(index, 0)
+    for event in events:
+        if event[0] == "content":
+            text.append(event[1])
+        elif event[0] == "head":
+            own_calls[index] = own_calls.get(index, 0) + 1
+            calls.append(ChoiceDeltaToolCall(index=offset + event[1], id=new_call_id(), type="function",
+                                             function=ChoiceDeltaToolCallFunction(name=event[2], arguments="")))
+        else:
+            calls.append(ChoiceDeltaToolCall(index=offset + event[1],
+                                             function=ChoiceDeltaToolCallFunction(arguments=event[2])))
+    return ("".join(text) or None), calls
