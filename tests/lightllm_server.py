@@ -16,6 +16,8 @@ toolkit's (LightLLM's own rules: shortest ``<tool_call>`` blocks, text before th
 
 from __future__ import annotations
 
+import base64
+import binascii
 import collections
 import json
 import re
@@ -68,6 +70,8 @@ def e1(status: int, message: str) -> dict:
 _INT_PARAMS = ("max_new_tokens", "min_new_tokens", "top_k", "best_of", "n", "seed")
 _FLOAT_PARAMS = ("temperature", "top_p", "presence_penalty", "frequency_penalty", "repetition_penalty")
 _TOOL_BLOCK = re.compile(r"<tool_call>(.*?)</tool_call>", re.S)
+IMAGE_PLACEHOLDER = "<|vision_start|><|image_pad|><|vision_end|>"
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
 _TAGS = ("<|plugin|>", "<function=", "<tool_call>", "<|python_tag|>", "[TOOL_CALLS]")
 
 
@@ -122,7 +126,7 @@ class LightLLMServer:
         class Handler(_Handler):
             owner = server
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
@@ -161,6 +165,11 @@ class LightLLMServer:
     @property
     def last(self) -> Recorded:
         return self.requests[-1]
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients that hang up early (on purpose, in the fault tests) are not errors here
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -211,6 +220,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path in ("/health", "/healthz"):
             ok = self.owner.healthy
             self._send(200 if ok else 503, {"message": "Ok" if ok else "Error"})
+        elif self.path == "/image.png":
+            self._send(200, PNG, content_type="image/png")
+        elif self.path == "/big.png":
+            self._send(200, PNG * 5000, content_type="image/png")
+        elif self.path == "/page.html":
+            self._send(200, "<html></html>", content_type="text/html")
         elif self.path == "/v1/models":
             self._send(200, {"object": "list", "data": [{"id": self.owner.model_name, "object": "model",
                                                          "created": 0, "owned_by": "lightllm",
@@ -329,6 +344,20 @@ class _Handler(BaseHTTPRequestHandler):
             return 417, e1(417, "stream api only support best_of == 1")
         if not body["inputs"]:
             return 400, e1(400, "prompt is empty")
+        images = (body.get("multimodal_params") or {}).get("images") or []
+        for item in images:
+            if "type" not in item or "data" not in item:
+                return 417, e1(417, "'data'")
+            if item["type"] == "base64":
+                try:
+                    base64.b64decode(item["data"], validate=True)
+                except (binascii.Error, ValueError):
+                    return 400, e1(400, "image decode failed")
+            elif item["type"] != "url" or not str(item["data"]).startswith(("http://", "https://")):
+                return 400, e1(400, f"bad image item {item['type']}")
+        placeholders = body["inputs"].count(IMAGE_PLACEHOLDER)
+        if placeholders != len(images):
+            return 400, e1(400, f"image placeholder count {placeholders} != image count {len(images)}")
         return None
 
     def _generate(self, body: Any) -> None:
