@@ -261,10 +261,36 @@ class StreamParser:
         self.index = -1
         self.tools = {t["name"]: t for t in _function_defs(tools)}
 
+    #: Text is consumed in windows of this size, so buffers stay small whatever a caller feeds.
+    window = 4096
+
     def feed(self, text: str) -> list:
-        self.buf += text
-        self._step(final=False)
+        if not self.buf and self._plain(text):
+            self.content.text(text)  # fast path: plain text that cannot start a call
+        elif len(text) <= self.window:
+            self.buf += text
+            self._step(final=False)
+        else:
+            for start in range(0, len(text), self.window):
+                self.buf += text[start:start + self.window]
+                self._step(final=False)
         return self._drain()
+
+    def _plain(self, text: str) -> bool:
+        """Whether ``text`` can go straight to content (no marker can start inside it)."""
+        if getattr(self, "state", "text") != "text":
+            return False
+        for first in self._marker_starts:
+            if first in text:
+                return False
+        return True
+
+    @property
+    def _marker_starts(self) -> frozenset:
+        starts = self.__dict__.get("_starts")
+        if starts is None:
+            starts = self.__dict__["_starts"] = frozenset(m[0] for m in self.markers)
+        return starts
 
     def finish(self) -> list:
         self._step(final=True)
@@ -273,8 +299,10 @@ class StreamParser:
         return self._drain()
 
     def _drain(self) -> list:
-        events = self.events[:]
-        self.events.clear()
+        events = self.events
+        if not events:
+            return []
+        self.events = self.content.events = []
         return events
 
     # helpers for subclasses
