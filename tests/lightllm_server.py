@@ -306,6 +306,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_WR)
             self.close_connection = True
+        elif kind == "long_line":  # one SSE line that never ends
+            self._sse_start()
+            self.wfile.write(b'data: {"choices": [{"index": 0, "delta": {"content": "' + b"a" * 20_000)
+            self.wfile.flush()
+            time.sleep(0.2)
         elif kind == "raw":
             self._send(fault.status or 200, fault.body, content_type=fault.headers.get("Content-Type"))
         else:

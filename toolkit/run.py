@@ -163,6 +163,9 @@ class _Runner:
         if target is None:
             known = ", ".join(sorted(self.tools)) or "none"
             return self._refuse(record, f"there is no tool named {name!r}. Available tools: {known}."), None
+        if isinstance(raw, str) and len(raw) > target.max_arguments_size:
+            return self._refuse(record, f"the arguments are {len(raw)} characters, over the limit of "
+                                        f"{target.max_arguments_size}; send shorter arguments."), None
         try:
             arguments, repaired = repair_arguments(raw)
         except RepairError as exc:

@@ -196,7 +196,7 @@ class BaseClient:
     def health(self) -> bool:
         """``GET /health``: True when the server answers 2xx; False when it is down or unhealthy."""
         try:
-            response = self._transport.session.get(self.base_url + "/health",
+            response = self._transport.session.get(self.base_url + "/health", verify=self._transport.verify,
                                                    timeout=(self._transport.timeout.connect, 30.0))
         except Exception:
             return False
@@ -276,7 +276,7 @@ class LightLLMClient(BaseClient):
         from ._images import ImagePolicy
 
         self.images = ImagePolicy(fetch=fetch_images, allowed_dirs=allowed_image_dirs, max_bytes=max_image_bytes,
-                                  timeout=image_timeout, session=self._transport.session)
+                                  timeout=image_timeout, session=self._transport.session, verify=verify)
 
     # -- request ---------------------------------------------------------------------------------
 

@@ -19,7 +19,9 @@ __all__ = ["ImagePolicy"]
 
 class ImagePolicy:
     def __init__(self, *, fetch: bool = False, allowed_dirs: Iterable[Any] | None = None,
-                 max_bytes: int = 20 * 1024 * 1024, timeout: float = 10.0, session: Any = None) -> None:
+                 max_bytes: int = 20 * 1024 * 1024, timeout: float = 10.0, session: Any = None,
+                 verify: Any = True) -> None:
+        self.verify = verify
         self.fetch = fetch
         self.allowed_dirs = [pathlib.Path(d).resolve() for d in (allowed_dirs or ())]
         self.max_bytes = max_bytes
@@ -69,7 +71,7 @@ class ImagePolicy:
 
         session = self.session or requests.Session()
         try:
-            response = session.get(url, stream=True, timeout=(self.timeout, self.timeout))
+            response = session.get(url, stream=True, timeout=(self.timeout, self.timeout), verify=self.verify)
         except requests.RequestException as exc:
             raise ValueError(f"cannot download image {url[:80]!r}: {type(exc).__name__}") from exc
         try:

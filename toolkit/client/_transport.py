@@ -98,7 +98,7 @@ class Transport:
             raise ValueError("max_retries must be >= 0")
         self.limits = limits or Limits()
         self.session = requests.Session()
-        self.session.verify = verify
+        self.session.verify = self.verify = verify
         self.session.headers.update({"Content-Type": "application/json", "Accept": "application/json",
                                      "User-Agent": "toolkit-lightllm/0.1"})
         if self._api_key:
@@ -131,7 +131,8 @@ class Transport:
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                response = self.session.request(method, url, data=data, stream=True,
+                # verify is passed per request: a session-level value loses to REQUESTS_CA_BUNDLE
+                response = self.session.request(method, url, data=data, stream=True, verify=self.verify,
                                                 timeout=(self.timeout.connect, self.timeout.read))
             except self._requests.exceptions.RequestException as exc:
                 error = self._translate(exc, method, path)
@@ -297,7 +298,12 @@ def iter_sse(lines: Iterator[bytes]) -> Iterator[str]:
 def error_message(body: Any) -> str:
     """The message of every LightLLM error shape (E1-E6) and of FastAPI's defaults."""
     if isinstance(body, str):
-        return body.strip()[:500]
+        text = body.strip()
+        if text.startswith("<"):  # an HTML error page, from a proxy in front of the server
+            title = re.search(r"<title>(.*?)</title>", text, re.S | re.I)
+            plain = re.sub(r"<[^>]+>", " ", title.group(1) if title else text)
+            return "HTML error page: " + " ".join(plain.split())[:200]
+        return text[:500]
     if not isinstance(body, dict):
         return ""
     error = body.get("error")
