@@ -255,6 +255,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- faults ----------------------------------------------------------------------------------
 
+    def _reset(self) -> None:
+        """Close with RST (linger 0), as a crashed peer or a proxy would."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        self.connection.close()
+        self.close_connection = True
+
     def _fault(self, fault: Fault) -> None:
         kind = fault.kind
         if kind == "status":
@@ -263,9 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(fault.status, body, content_type=fault.headers.pop("Content-Type", ctype),
                        headers=fault.headers)
         elif kind == "reset":
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            self.connection.close()
-            self.close_connection = True
+            self._reset()
         elif kind == "reset_mid_body":
             self.send_response(200, "")
             self.send_header("Content-Length", "1000")
@@ -273,9 +277,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b'{"generated_text": ["abc')
             self.wfile.flush()
             time.sleep(0.05)
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            self.connection.close()
-            self.close_connection = True
+            self._reset()
         elif kind == "stall":
             self.send_response(200, "")
             self.send_header("Content-Length", "100")
@@ -408,8 +410,7 @@ class _Handler(BaseHTTPRequestHandler):
             if isinstance(item, Fault) and item.kind == "stream_cut" and i == len(pieces) // 2:
                 self.wfile.write(b'data:{"token": {"id": 1, "te')
                 self.wfile.flush()
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                self.connection.close()
+                self._reset()
                 return
             if isinstance(item, Fault) and item.kind == "stream_error" and i == len(pieces) // 2:
                 self._event({"error": {"message": item.body or "the input prompt token len 20000 > 16384",
@@ -512,9 +513,7 @@ class _Handler(BaseHTTPRequestHandler):
                     if fault.kind == "stream_cut":
                         self.wfile.write(b'data: {"id": "x", "choi')
                         self.wfile.flush()
-                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                                   b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                        self.connection.close()
+                        self._reset()
                         return
                     self._event({"error": {"message": fault.body or "Server is busy", "type": "server_error",
                                            "code": "stream_error"}}, space=True)

@@ -207,12 +207,8 @@ class Transport:
         deadline = time.monotonic() + self.timeout.read
         chunks = []
         size = 0
-        raw = response.raw
         try:
-            while True:
-                chunk = _read_some(raw)
-                if not chunk:
-                    break
+            for chunk in self._chunks(response):
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > cap:
@@ -221,20 +217,24 @@ class Transport:
                 if time.monotonic() > deadline:
                     raise APITimeoutError(f"the response body did not finish within the read timeout of "
                                           f"{self.timeout.read}s")
-        except self._requests.exceptions.RequestException as exc:
-            raise self._translate(exc, "READ", "") from exc
-        except Exception as exc:
-            if isinstance(exc, (APIResponseValidationError, APITimeoutError)):
-                raise
-            name = type(exc).__name__
-            if "Timeout" in name:
-                raise APITimeoutError(f"reading the response timed out ({self.timeout.read}s)") from exc
-            if "Protocol" in name or "IncompleteRead" in name or isinstance(exc, (ConnectionError, OSError)):
-                raise APIConnectionError(f"the connection broke while reading the response ({_short(exc)})") from exc
-            raise
         finally:
             response.close()
         return b"".join(chunks)
+
+    def _chunks(self, response: Any) -> Iterator[bytes]:
+        """Raw body chunks as they arrive; a broken or stalled connection becomes a typed error."""
+        raw = response.raw
+        try:
+            while True:
+                chunk = _read_some(raw)
+                if not chunk:
+                    return
+                yield chunk
+        except Exception as exc:
+            if "Timeout" in type(exc).__name__:
+                raise APITimeoutError(f"the server sent nothing for longer than the read timeout of "
+                                      f"{self.timeout.read}s") from exc
+            raise APIConnectionError(f"the connection broke while reading the response ({_short(exc)})") from exc
 
     def read_json(self, response: Any) -> Any:
         raw = self.read_body(response)
@@ -249,12 +249,8 @@ class Transport:
         """Lines of a streamed body (SSE), each capped; connection errors become typed errors."""
         cap = self.limits.max_line_bytes
         pending = b""
-        raw = response.raw
         try:
-            while True:
-                chunk = _read_some(raw)
-                if not chunk:
-                    break
+            for chunk in self._chunks(response):
                 pending += chunk
                 *lines, pending = pending.split(b"\n")
                 if len(pending) > cap:
@@ -262,14 +258,6 @@ class Transport:
                                                      f"(Limits.max_line_bytes)")
                 for line in lines:
                     yield line.rstrip(b"\r")
-        except (APIResponseValidationError, GeneratorExit):
-            raise
-        except Exception as exc:
-            name = type(exc).__name__
-            if "Timeout" in name:
-                raise APITimeoutError(f"the stream stalled longer than the read timeout of "
-                                      f"{self.timeout.read}s") from exc
-            raise APIConnectionError(f"the connection broke mid-stream ({_short(exc)})") from exc
         finally:
             response.close()
         if pending:
