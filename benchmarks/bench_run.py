@@ -11,10 +11,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
-
-from _common import per_call  # noqa: E402
 
 from tests.lightllm_server import LightLLMServer  # noqa: E402
 from toolkit import LightLLMClient, run, tool  # noqa: E402
@@ -34,7 +31,6 @@ def main() -> None:
     server = LightLLMServer().start()
     server.record = lambda *a: None
     client = LightLLMClient(base_url=server.url, max_retries=0)
-    messages = [{"role": "user", "content": "look up x"}]
 
     class Timed:
         """The client, with the time spent inside create() added up."""

@@ -7,7 +7,7 @@ import decimal
 import pathlib
 import sys
 import uuid
-from typing import Any, Annotated, Dict, FrozenSet, List, Literal, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Annotated, Dict, FrozenSet, List, Literal, Mapping, Optional, Sequence, Tuple, Union
 
 import annotated_types as at
 import pytest
