@@ -46,6 +46,8 @@ def test_stream_text_and_tool_calls(any_client, server):
     assert len([p for p in pieces if p]) >= 2  # arguments arrive in pieces
     assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["tool_calls"]
     assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
+    if server.last.path == "/v1/chat/completions":
+        assert server.last.body["stream"] is True and server.last.body["stream_options"] == {"include_usage": True}
     msg = final.choices[0].message
     assert msg.content == "Let me check." and json.loads(msg.tool_calls[0].function.arguments) == {"city": "Paris"}
     assert final.choices[0].finish_reason == "tool_calls"

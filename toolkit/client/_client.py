@@ -441,6 +441,7 @@ class OpenAICompatibleClient(BaseClient):
             from ._stream import Stream, openai_chunks
 
             body["stream"] = True
+            body.setdefault("stream_options", {"include_usage": True})  # vLLM/SGLang send usage only then
             response = self._transport.send("POST", "/v1/chat/completions", body, stream=True)
             return Stream(openai_chunks(self._transport, response, parser=self.tool_parser, tools=parse_tools),
                           response)
