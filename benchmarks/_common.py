@@ -26,14 +26,14 @@ def per_call(fn: Callable[[], object], *, min_time: float = 0.3, repeat: int = 5
     return best
 
 
-def table(rows: list[tuple[str, float | None]], baseline: str, unit: str = "us") -> str:
+def table(rows: list[tuple[str, "float | str | None"]], baseline: str, unit: str = "us") -> str:
     """Rows of (name, seconds) as a table with ratios against ``baseline``."""
     scale = {"us": 1e6, "ms": 1e3}[unit]
     base = dict(rows).get(baseline)
     lines = [f"{'':44} {unit + '/call':>12} {'vs ' + baseline:>18}"]
     for name, seconds in rows:
-        if seconds is None:
-            lines.append(f"{name:44} {'not installed':>12}")
+        if seconds is None or isinstance(seconds, str):
+            lines.append(f"{name:44} {seconds or 'not installed':>12}")
             continue
         ratio = f"{seconds / base:.2f}x" if base else ""
         lines.append(f"{name:44} {seconds * scale:12.1f} {ratio:>18}")

@@ -131,7 +131,7 @@ def main() -> None:
                 build(func)
             except Exception as exc:  # a peer that cannot describe the function
                 print(f"  {name}: fails on {func.__name__}: {type(exc).__name__}: {exc}"[:160])
-                rows.append((name, None))
+                rows.append((name, "fails"))
                 continue
             rows.append((name, per_call(lambda b=build, f=func: b(f))))
         print(f"\n{func.__name__}")
