@@ -241,8 +241,8 @@ def split_reasoning(text: str, prompt_opened_think: bool) -> tuple[str | None, s
     else:
         return None, text
     reasoning, sep, rest = body.partition("</think>")
-    if not sep:
-        return (reasoning.strip() or None, "") if prompt_opened_think or stripped.startswith("<think>") else (None, text)
+    if not sep:  # the answer never left its reasoning (cut off, or the model forgot to close)
+        return reasoning.strip() or None, ""
     return reasoning.strip() or None, rest.lstrip("\n")
 
 
