@@ -104,3 +104,38 @@ def test_random_docstrings_parse_back(style, summary, params):
     parsed = parse_docstring(render(style, summary, params))
     assert parsed.description == summary
     assert parsed.params == params
+
+
+@st.composite
+def rich_docstrings(draw):
+    style = draw(st.sampled_from(["google", "numpy"]))
+    summary = draw(st.lists(sentences, min_size=1, max_size=2).map("\n".join))
+    long = draw(st.one_of(st.just(""), st.lists(sentences, min_size=1, max_size=3).map("\n".join)))
+    params = draw(st.dictionaries(identifiers, st.lists(sentences, min_size=1, max_size=2), max_size=4))
+    returns = draw(st.one_of(st.just(""), sentences))
+    text = summary + (f"\n\n{long}" if long else "")
+    if style == "google":
+        if params:
+            text += "\n\nArgs:\n" + "".join(f"    {k} (int): " + "\n        ".join(v) + "\n" for k, v in params.items())
+        if returns:
+            text += f"\nReturns:\n    {returns}\n"
+    else:
+        if params:
+            text += "\n\nParameters\n----------\n" + "".join(
+                f"{k} : int\n" + "".join(f"    {line}\n" for line in v) for k, v in params.items())
+        if returns:
+            text += f"\nReturns\n-------\nint\n    {returns}\n"
+    return style, text
+
+
+@given(rich_docstrings())
+def test_fast_readers_agree_with_docstring_parser(case):
+    import docstring_parser
+
+    from toolkit.schema._docstrings import _google, _numpy, parse_with_docstring_parser
+
+    style, text = case
+    fast = (_google if style == "google" else _numpy)(text)
+    slow = parse_with_docstring_parser(text, docstring_parser.DocstringStyle.GOOGLE if style == "google"
+                                       else docstring_parser.DocstringStyle.NUMPYDOC)
+    assert fast == slow

@@ -222,3 +222,16 @@ def test_fast_signature_matches_inspect():
         ours, theirs = tool_module._signature(func), __import__("inspect").signature(func)
         assert [(p.name, p.kind, p.default) for p in ours] == \
             [(p.name, p.kind, p.default) for p in theirs.parameters.values()]
+
+
+def test_string_annotations_resolve_including_nested_forward_references():
+    from .types_fixtures import TreeNode
+
+    def grow(tree: "TreeNode", extra: 'list["TreeNode"]' = (), label: 'Annotated[Literal["a", "b"], "A label"]' = "a"):
+        """Grow a tree."""
+
+    grow.__globals__["TreeNode"] = TreeNode  # as if defined in this module
+    built = tool(grow)
+    props = built.parameters["properties"]
+    assert props["tree"] == {"$ref": "#/$defs/TreeNode"} and props["extra"]["items"] == {"$ref": "#/$defs/TreeNode"}
+    assert props["label"] == {"type": "string", "enum": ["a", "b"], "description": "A label", "default": "a"}

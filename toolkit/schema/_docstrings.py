@@ -70,13 +70,54 @@ def _google(text: str) -> ParsedDoc | None:
                 return None
         elif section == "returns" and stripped:
             returns.append(stripped)
-    summary = "\n".join(body).strip()
-    short, _, long = summary.partition("\n\n")
-    description = short.replace("\n", " ") + ("\n\n" + long.strip() if long.strip() else "")
+    description = "\n".join(body).strip()
     returns_text = " ".join(returns)
     if returns_text and _ENTRY_RE.match(returns_text) and ":" in returns_text.split()[0]:
         returns_text = returns_text.split(":", 1)[1].strip()  # "int: the sum" -> "the sum"
     return ParsedDoc(description, {k: " ".join(v.split()) for k, v in params.items()}, returns_text)
+
+
+_NUMPY_PARAMS = {"parameters", "other parameters", "attributes", "params", "arguments"}
+_DASHES = re.compile(r"\s*-{3,}\s*\Z")
+
+
+def _numpy(text: str) -> ParsedDoc | None:
+    """A fast reader for plain NumPy style; None hands anything unusual to docstring-parser."""
+    lines = text.split("\n")
+    body: list[str] = []
+    params: dict[str, str] = {}
+    returns: list[str] = []
+    section = None
+    current: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        if stripped and i + 1 < len(lines) and _DASHES.match(lines[i + 1]):
+            section, current = stripped.lower(), []
+            i += 2
+            continue
+        i += 1
+        if section is None:
+            body.append(line)
+        elif section in _NUMPY_PARAMS:
+            if not stripped:
+                continue
+            if not line[0].isspace():  # "name : type" (or "x, y : type")
+                current = [name.strip().lstrip("*") for name in stripped.split(":")[0].split(",")]
+                if not all(name.isidentifier() for name in current):
+                    return None
+                for name in current:
+                    params[name] = ""
+            elif current:
+                for name in current:
+                    params[name] = (params[name] + " " + stripped).strip()
+            else:
+                return None
+        elif section in ("returns", "yields") and stripped and line[0].isspace():
+            returns.append(stripped)
+    description = "\n".join(body).strip()
+    return ParsedDoc(description, {k: v for k, v in params.items() if v}, " ".join(returns))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -90,10 +131,18 @@ def parse_docstring(doc: str | None) -> ParsedDoc:
         return ParsedDoc(text.strip(), {}, "")
     import docstring_parser
 
-    if style is docstring_parser.DocstringStyle.GOOGLE:
-        fast = _google(text)
+    fast_reader = {docstring_parser.DocstringStyle.GOOGLE: _google,
+                   docstring_parser.DocstringStyle.NUMPYDOC: _numpy}.get(style)
+    if fast_reader is not None:
+        fast = fast_reader(text)
         if fast is not None:
             return fast
+    return parse_with_docstring_parser(text, style)
+
+
+def parse_with_docstring_parser(text: str, style) -> ParsedDoc:
+    """The general path: docstring-parser with the guessed style (AUTO if that fails)."""
+    import docstring_parser
 
     try:
         parsed = docstring_parser.parse(text, style)
