@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ._client import LightLLMClient, OpenAICompatibleClient
+from ._lightllm import LightLLMClient
+from ._openai import OpenAICompatibleClient
 from ._parsers import PARSERS, StreamParser, parse_tool_calls, register_parser
 from ._template import ChatTemplate
 from ._transport import Limits, Timeout

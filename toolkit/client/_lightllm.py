@@ -1,0 +1,205 @@
+"""``LightLLMClient``: chat on LightLLM's native ``/generate`` — we render the chat template and parse tool calls."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Iterable, Mapping
+
+from .._exceptions import APIResponseValidationError
+from ._client import BaseClient, completion_id, normalize_messages, normalize_tools, tool_choice_name
+from ._parsers import collect, get_parser
+from ._template import ChatTemplate
+from ._transport import Limits
+from ._types import ChatCompletion, ChatCompletionMessage, Choice, CompletionUsage
+
+__all__ = ["LightLLMClient", "split_reasoning"]
+
+
+def split_reasoning(text: str, prompt_opened_think: bool) -> tuple[str | None, str]:
+    """``<think>...</think>`` at the start of an answer (or after a prompt that opened it) -> reasoning."""
+    stripped = text.lstrip()
+    if stripped.startswith("<think>"):
+        body = stripped[len("<think>"):]
+    elif prompt_opened_think:
+        body = text
+    else:
+        return None, text
+    reasoning, sep, rest = body.partition("</think>")
+    if not sep:  # the answer never left its reasoning (cut off, or the model forgot to close)
+        return reasoning.strip() or None, ""
+    return reasoning.strip() or None, rest.lstrip("\n")
+
+
+class LightLLMClient(BaseClient):
+    """Chat on LightLLM's native ``/generate``: we render the chat template and parse tool calls.
+
+    Args:
+        base_url: Server URL (default: env ``LIGHTLLM_BASE_URL``, then http://localhost:8000).
+        api_key: Sent as a Bearer header for proxies (default: env ``LIGHTLLM_API_KEY``);
+            LightLLM itself ignores it. Never shown in reprs, logs or errors.
+        timeout: Read timeout in seconds, or ``(connect, read)``; connect defaults to 10 s.
+        max_retries: Retries on connection errors, 408, 429, 502, 503 and 504.
+        chat_template: A ``ChatTemplate``, template source, or a path (``.jinja``,
+            ``tokenizer_config.json``, ``chat_template.json`` or a model directory). Default:
+            toolkit's Qwen2.5-style template.
+        tool_parser: How tool calls are written: qwen25 (hermes), llama3, mistral, qwen3_coder.
+        template_variables: Extra template variables (e.g. ``bos_token``, ``enable_thinking``).
+        fetch_images / allowed_image_dirs: how image inputs are resolved (see README).
+    """
+
+    def __init__(self, base_url: str | None = None, api_key: str | None = None, timeout: Any = 600.0,
+                 max_retries: int = 2, chat_template: Any = None, tool_parser: str = "qwen25", *,
+                 template_variables: Mapping[str, Any] | None = None, verify: Any = True,
+                 limits: Limits | None = None, headers: dict | None = None, fetch_images: bool = False,
+                 allowed_image_dirs: Iterable[Any] | None = None, max_image_bytes: int = 20 * 1024 * 1024,
+                 image_timeout: float = 10.0) -> None:
+        super().__init__(base_url, api_key, timeout, max_retries, tool_parser=tool_parser, verify=verify,
+                         limits=limits, headers=headers)
+        self.chat_template = _as_template(chat_template)
+        self.template_variables = dict(template_variables or {})
+        from ._images import ImagePolicy
+
+        self.images = ImagePolicy(fetch=fetch_images, allowed_dirs=allowed_image_dirs, max_bytes=max_image_bytes,
+                                  timeout=image_timeout, session=self._transport.session, verify=verify)
+
+    # -- request ---------------------------------------------------------------------------------
+
+    def render(self, messages: Iterable[Any], tools: Iterable[Any] | None = None, tool_choice: Any = None,
+               **variables: Any) -> str:
+        """The exact ``inputs`` text ``create()`` sends to ``/generate`` for these messages and tools."""
+        prompt, _ = self._prompt(normalize_messages(messages), normalize_tools(tools), tool_choice, variables)
+        return prompt
+
+    def _prompt(self, messages: list[dict], tools: list[dict] | None, tool_choice: Any,
+                variables: Mapping[str, Any]) -> tuple[str, list[dict]]:
+        shown = tools
+        if tool_choice == "none":
+            shown = None
+        elif tool_choice_name(tool_choice) and tools:
+            wanted = tool_choice_name(tool_choice)
+            shown = [t for t in tools if t["function"].get("name") == wanted]
+            if not shown:
+                raise ValueError(f"tool_choice names {wanted!r}, which is not among the tools given")
+        images: list[dict] = []
+        prepared = [self._template_message(m, images) for m in messages]
+        prompt = self.chat_template.render(prepared, tools=shown or None, add_generation_prompt=True,
+                                           **{**self.template_variables, **variables})
+        return prompt, images
+
+    def _template_message(self, message: dict, images: list) -> dict:
+        """What a template expects: arguments as objects (not JSON strings), content never None."""
+        out = dict(message)
+        content = out.get("content")
+        if content is None:
+            out["content"] = ""
+        elif isinstance(content, list):
+            for part in content:
+                if isinstance(part, Mapping) and part.get("type") in ("image_url", "image"):
+                    images.append(self.images.resolve(part))
+        calls = out.get("tool_calls")
+        if calls:
+            fixed = []
+            for call in calls:
+                call = dict(call.to_dict() if hasattr(call, "to_dict") else call)
+                function = dict(call.get("function") or {})
+                arguments = function.get("arguments")
+                if isinstance(arguments, str):
+                    try:
+                        function["arguments"] = json.loads(arguments)
+                    except ValueError:
+                        pass  # not JSON: the template shows it as it is
+                call["function"] = function
+                fixed.append(call)
+            out["tool_calls"] = fixed
+        return out
+
+    def _body(self, messages, tools, tool_choice, params, extra_body) -> tuple[dict, str, list[dict] | None]:
+        params = dict(params)
+        variables = params.pop("chat_template_kwargs", None) or {}
+        prompt, images = self._prompt(messages, tools, tool_choice, variables)
+        parameters: dict = {}
+        for ours, theirs in (("max_tokens", "max_new_tokens"), ("max_completion_tokens", "max_new_tokens"),
+                             ("stop", "stop_sequences")):
+            if ours in params and params[ours] is not None:
+                parameters[theirs] = params.pop(ours)
+            params.pop(ours, None)
+        if "n" in params:
+            parameters["n"] = parameters["best_of"] = params.pop("n")
+        sampling = [k for k in ("temperature", "top_p", "top_k") if k in params]
+        if sampling:
+            parameters["do_sample"] = params.get("temperature", 1) != 0
+            if params.get("temperature") == 0:
+                params.pop("temperature")  # greedy: LightLLM wants temperature > 0 when sampling
+        parameters.update(params)
+        parameters.update(extra_body.pop("parameters", {}))
+        body: dict = {"inputs": prompt, "parameters": parameters}
+        if images:
+            body["multimodal_params"] = {"images": images}
+        body.update(extra_body)
+        parse_tools = None if tool_choice == "none" else tools
+        return body, prompt, parse_tools
+
+    def _create(self, *, messages, model, tools, tool_choice, stream, params, extra_body):
+        body, prompt, parse_tools = self._body(messages, tools, tool_choice, params, extra_body)
+        opened_think = prompt.rstrip().endswith("<think>")
+        if stream:
+            from ._stream import Stream, native_chunks
+
+            if body["parameters"].get("best_of", 1) != 1:
+                raise ValueError("LightLLM streams only one choice: n must be 1 with stream=True")
+            response = self._transport.send("POST", "/generate_stream", body, stream=True)
+            return Stream(native_chunks(self._transport, response, model=model or "default",
+                                        parser=self.tool_parser if parse_tools else None, tools=parse_tools,
+                                        opened_think=opened_think), response)
+        data = self._transport.post_json("/generate", body)
+        return self._completion(data, model, parse_tools, opened_think)
+
+    # -- response --------------------------------------------------------------------------------
+
+    def _completion(self, data: Any, model: str | None, tools: list[dict] | None, opened_think: bool) -> ChatCompletion:
+        if not isinstance(data, dict) or not isinstance(data.get("generated_text"), list):
+            raise APIResponseValidationError("the /generate answer has no generated_text list", body=data)
+        texts = data["generated_text"]
+        n = len(texts)
+        finish = _per_choice(data.get("finish_reason"), n)
+        counts = _per_choice(data.get("count_output_tokens"), n)
+        choices = []
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise APIResponseValidationError(f"generated_text[{i}] is not a string", body=data)
+            reasoning, text = split_reasoning(text, opened_think)
+            if tools:
+                parser = get_parser(self.tool_parser)(tools)
+                content, calls = collect(parser.feed(text) + parser.finish())
+            else:
+                content, calls = (text or None), []
+            reason = finish[i]
+            if calls and reason == "stop":
+                reason = "tool_calls"
+            message = ChatCompletionMessage(role="assistant", content=content, tool_calls=calls or None,
+                                            reasoning=reasoning)
+            choices.append(Choice(index=i, message=message, finish_reason=reason))
+        prompt_tokens = data.get("prompt_tokens") or 0
+        completion_tokens = sum(c for c in counts if isinstance(c, int))
+        usage = CompletionUsage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                                total_tokens=prompt_tokens + completion_tokens)
+        return ChatCompletion(id=completion_id(), object="chat.completion", created=int(time.time()),
+                              model=model or "default", choices=choices, usage=usage)
+
+
+def _per_choice(value: Any, n: int) -> list:
+    """LightLLM sends scalars when n == 1 and lists when n > 1."""
+    if isinstance(value, list) and (n > 1 or len(value) == n):
+        return (value + [None] * n)[:n]
+    return [value] * n
+
+
+def _as_template(value: Any) -> ChatTemplate:
+    if value is None:
+        return ChatTemplate.default()
+    if isinstance(value, ChatTemplate):
+        return value
+    if isinstance(value, str) and ("{%" in value or "{{" in value):
+        return ChatTemplate(value)
+    return ChatTemplate.load(value)

@@ -1,0 +1,115 @@
+"""``OpenAICompatibleClient``: chat on ``/v1/chat/completions`` (LightLLM, vLLM, SGLang...)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from .._exceptions import APIResponseValidationError
+from ._client import BaseClient, completion_id
+from ._parsers import collect, decode_string_arguments, get_parser
+from ._types import ChatCompletion, ChatCompletionMessage, ChatCompletionMessageToolCall, Choice, CompletionUsage, \
+    Function, new_call_id
+
+__all__ = ["OpenAICompatibleClient"]
+
+
+class OpenAICompatibleClient(BaseClient):
+    """Chat on ``/v1/chat/completions`` (LightLLM started with ``--tool_call_parser``, vLLM, SGLang...).
+
+    LightLLM's quirks are normalised: numeric ids, ``index: -1``, ``tool_calls: []`` with the
+    raw markup left in ``content`` (re-parsed with ``tool_parser``), ``reasoning``, arguments
+    encoded twice.
+    """
+
+    def _create(self, *, messages, model, tools, tool_choice, stream, params, extra_body):
+        body: dict = {"model": model or "default", "messages": [self._wire_message(m) for m in messages]}
+        if tools is not None:
+            body["tools"] = tools
+        if tool_choice is not None:
+            body["tool_choice"] = tool_choice
+        body.update(params)
+        body.update(extra_body)
+        parse_tools = None if tool_choice == "none" else tools
+        if stream:
+            from ._stream import Stream, openai_chunks
+
+            body["stream"] = True
+            body.setdefault("stream_options", {"include_usage": True})  # vLLM/SGLang send usage only then
+            response = self._transport.send("POST", "/v1/chat/completions", body, stream=True)
+            return Stream(openai_chunks(self._transport, response, parser=self.tool_parser, tools=parse_tools),
+                          response)
+        data = self._transport.post_json("/v1/chat/completions", body)
+        return self.normalize(data, parse_tools)
+
+    @staticmethod
+    def _wire_message(message: dict) -> dict:
+        calls = message.get("tool_calls")
+        if not calls:
+            return message
+        out = dict(message)
+        fixed = []
+        for call in calls:
+            call = dict(call.to_dict() if hasattr(call, "to_dict") else call)
+            function = dict(call.get("function") or {})
+            if not isinstance(function.get("arguments"), str):  # the server wants a JSON string
+                function["arguments"] = json.dumps(function.get("arguments") or {}, ensure_ascii=False)
+            call["function"] = function
+            call.setdefault("type", "function")
+            fixed.append(call)
+        out["tool_calls"] = fixed
+        return out
+
+    def normalize(self, data: Any, tools: list[dict] | None) -> ChatCompletion:
+        """An OpenAI-style answer (with LightLLM's quirks) -> ``ChatCompletion``."""
+        if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+            raise APIResponseValidationError("the chat answer has no choices list", body=data)
+        choices = []
+        for i, raw in enumerate(data["choices"]):
+            if not isinstance(raw, dict) or not isinstance(raw.get("message"), dict):
+                raise APIResponseValidationError(f"choices[{i}] has no message", body=data)
+            message = raw["message"]
+            content = message.get("content")
+            if isinstance(content, list):  # content parts
+                content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+            calls = [self._tool_call(c) for c in (message.get("tool_calls") or []) if isinstance(c, dict)]
+            reason = raw.get("finish_reason")
+            if not calls and tools and isinstance(content, str) and _has_marker(content, self.tool_parser):
+                parser = get_parser(self.tool_parser)(tools)
+                content, calls = collect(parser.feed(content) + parser.finish())
+                if calls and reason == "stop":
+                    reason = "tool_calls"
+            if calls and content == "":
+                content = None
+            reasoning = message.get("reasoning") or message.get("reasoning_content") or None
+            choices.append(Choice(index=raw.get("index", i), finish_reason=reason,
+                                  message=ChatCompletionMessage(role=message.get("role") or "assistant",
+                                                                content=content, tool_calls=calls or None,
+                                                                reasoning=reasoning)))
+        usage = data.get("usage")
+        return ChatCompletion(id=str(data.get("id") or completion_id()), object="chat.completion",
+                              created=data.get("created") or int(time.time()), model=data.get("model"),
+                              choices=choices, usage=CompletionUsage.from_dict(usage) if isinstance(usage, dict) else None)
+
+    @staticmethod
+    def _tool_call(raw: dict) -> ChatCompletionMessageToolCall:
+        function = raw.get("function") or {}
+        arguments = function.get("arguments")
+        if isinstance(arguments, str):
+            stripped = arguments.strip()
+            if stripped.startswith('"'):
+                arguments = decode_string_arguments(stripped)  # encoded twice
+        elif arguments is None:
+            arguments = ""
+        else:
+            arguments = json.dumps(arguments, ensure_ascii=False)
+        call_id = raw.get("id")
+        if not isinstance(call_id, str) or not call_id or call_id.lstrip("-").isdigit():
+            call_id = new_call_id()
+        return ChatCompletionMessageToolCall(id=call_id, type="function",
+                                             function=Function(name=function.get("name") or "", arguments=arguments))
+
+
+def _has_marker(text: str, parser: str) -> bool:
+    return any(marker in text for marker in get_parser(parser).markers if marker != "{")
