@@ -81,7 +81,7 @@ def test_invoke_rejects_bad_json(raw, message):
 
 def test_oversized_arguments_are_refused(monkeypatch):
     monkeypatch.setattr(Tool, "max_arguments_size", 100)
-    with pytest.raises(ArgumentError, match="the limit is 100"):
+    with pytest.raises(ArgumentError, match="over the limit of 100;"):
         get_weather.invoke(json.dumps({"city": "x" * 200}))
 
 

@@ -16,7 +16,6 @@ import time
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from ._exceptions import ArgumentError, ToolExecutionError, ToolkitError
-from ._repair import RepairError, repair_arguments
 from ._results import DEFAULT_MAX_RESULT_CHARS, serialize_result
 from .tool import RunContext, Tool, tool as make_tool
 
@@ -61,6 +60,8 @@ class ToolCallRecord:
     step: int = 0
     started: float = 0.0
     finished: float = 0.0
+    #: What the tool raised (kept for ``on_tool_error="raise"``).
+    exception: BaseException | None = dataclasses.field(default=None, repr=False, compare=False)
 
 
 @dataclasses.dataclass
@@ -137,8 +138,9 @@ def _start_messages(input: Any, system: str | None) -> list[dict]:
         messages = [m.to_dict() if hasattr(m, "to_dict") else dict(m) for m in input]
         if not messages:
             raise ValueError("input is empty: give a prompt string or a list of messages")
-    if system is not None:
-        messages = [m for m in messages if m.get("role") != "system" or m is not messages[0]]
+    if system is not None:  # replaces a leading system message
+        if messages[0].get("role") == "system":
+            messages = messages[1:]
         messages.insert(0, {"role": "system", "content": system})
     return messages
 
@@ -163,13 +165,10 @@ class _Runner:
         if target is None:
             known = ", ".join(sorted(self.tools)) or "none"
             return self._refuse(record, f"there is no tool named {name!r}. Available tools: {known}."), None
-        if isinstance(raw, str) and len(raw) > target.max_arguments_size:
-            return self._refuse(record, f"the arguments are {len(raw)} characters, over the limit of "
-                                        f"{target.max_arguments_size}; send shorter arguments."), None
         try:
-            arguments, repaired = repair_arguments(raw)
-        except RepairError as exc:
-            return self._refuse(record, f"{exc}. Call {name} again with valid JSON arguments."), None
+            arguments, repaired = target.read_arguments(raw)
+        except ArgumentError as exc:
+            return self._refuse(record, f"{exc.problems[0][1]}. Call {name} again with valid JSON arguments."), None
         if repaired:
             call.function.arguments = json.dumps(arguments, ensure_ascii=False)
         if self.approve is not None:
@@ -199,7 +198,7 @@ class _Runner:
             except Exception as exc:  # a tool that raises: the model is told, no traceback
                 record.error = f"{type(exc).__name__}: {exc}"
                 record.content = f"Error: {name} raised {record.error}"
-                record.exception = exc  # type: ignore[attr-defined]
+                record.exception = exc
             else:
                 record.content = serialize_result(record.result, self.max_result_chars)
             record.finished = time.perf_counter()
@@ -233,10 +232,10 @@ class _Runner:
                 if work is not None:
                     future = futures.get(id(record))
                     future.result() if future is not None else work()
-                if getattr(record, "exception", None) is not None and self.on_tool_error == "raise":
+                if record.exception is not None and self.on_tool_error == "raise":
                     error = ToolExecutionError(f"tool {record.name} raised {record.error}", tool=record.name,
                                                call_id=record.id)
-                    raise error from record.exception  # type: ignore[attr-defined]
+                    raise error from record.exception
                 yield ToolResult(step, record)
         finally:
             if pool is not None:

@@ -6,12 +6,12 @@ import copy
 import dataclasses
 import functools
 import inspect
-import json
 import re
 import typing
 from typing import Any, Callable, Generic, Mapping, TypeVar
 
 from ._exceptions import ArgumentError, SchemaError
+from ._repair import RepairError, repair_arguments
 from .schema import _nodes as n
 from .schema import node_for, parse_docstring
 
@@ -134,7 +134,7 @@ class Tool:
                 continue
             if param.kind is inspect.Parameter.VAR_POSITIONAL:
                 node = n.ArrayNode(_node(hint, self.strict, param_where), tuple)
-                field = n.Field(param.name, node, required=False, default=n._MISSING,
+                field = n.Field(param.name, node, required=False, default=n.NO_DEFAULT,
                                 description=docs.get(param.name))
                 field.strict_null_default = self.strict
                 record.fields[param.name] = field
@@ -144,7 +144,7 @@ class Tool:
             if has_default and param.default is None and not node.nullable:
                 node = n.UnionNode([node, n.NoneNode()])  # `= None` makes it nullable
             field = n.Field(param.name, node, required=not has_default,
-                            default=param.default if has_default else n._MISSING,
+                            default=param.default if has_default else n.NO_DEFAULT,
                             description=docs.get(param.name))
             field.strict_null_default = self.strict and has_default
             record.fields[param.name] = field
@@ -188,28 +188,33 @@ class Tool:
     def __repr__(self) -> str:
         return f"<Tool {self.name}>"
 
-    def parse_arguments(self, arguments: str | Mapping[str, Any] | None) -> dict:
-        """Decode (if a JSON string) and validate the arguments; return the coerced values.
+    def read_arguments(self, raw: str | bytes | Mapping[str, Any] | None) -> tuple[dict, bool]:
+        """The arguments as a dict, and whether their text needed repair (see ``_repair``).
+
+        Raises:
+            ArgumentError: too large, or not a JSON object even after a safe repair.
+        """
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", "replace")
+        if isinstance(raw, str) and len(raw) > self.max_arguments_size:
+            raise ArgumentError([("", f"the arguments are {len(raw)} characters, over the limit of "
+                                      f"{self.max_arguments_size}; send shorter arguments")], tool=self.name)
+        if isinstance(raw, Mapping):
+            return dict(raw), False
+        try:
+            return repair_arguments(raw)
+        except RepairError as exc:
+            raise ArgumentError([("", str(exc))], tool=self.name) from None
+
+    def parse_arguments(self, arguments: str | bytes | Mapping[str, Any] | None) -> dict:
+        """Read (a JSON string, repaired where safe) and validate the arguments; return the coerced values.
 
         Raises:
             ArgumentError: every problem at once, as (path, message) pairs.
         """
-        if arguments is None or arguments == "":
-            arguments = {}
-        if isinstance(arguments, (str, bytes)):
-            if len(arguments) > self.max_arguments_size:
-                raise ArgumentError([("", f"arguments are {len(arguments)} characters; the limit is "
-                                          f"{self.max_arguments_size}")], tool=self.name)
-            try:
-                arguments = json.loads(arguments)
-            except ValueError as exc:
-                raise ArgumentError([("", f"arguments are not valid JSON ({exc}); send a JSON object")],
-                                    tool=self.name) from None
-        if not isinstance(arguments, Mapping):
-            raise ArgumentError([("", f"arguments must be a JSON object, got {n.json_kind(arguments)}")],
-                                tool=self.name)
+        arguments, _ = self.read_arguments(arguments)
         errors: list = []
-        values = self._record.coerce_fields(dict(arguments), (), errors)
+        values = self._record.coerce_fields(arguments, (), errors)
         if errors:
             raise ArgumentError(errors, tool=self.name)
         return values

@@ -6,12 +6,12 @@ Parameters not given are not sent, so the server's (model's) defaults apply.
 from __future__ import annotations
 
 import secrets
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from ._parsers import get_parser
 from ._transport import Limits, Transport
 
-__all__ = ["BaseClient", "check_params", "normalize_messages", "normalize_tools"]
+__all__ = ["BaseClient", "check_params", "normalize_messages", "normalize_tools", "with_call_arguments"]
 
 # Sampling parameters of create(): name -> (kind, check, what the check means)
 _INT, _FLOAT = "integer", "number"
@@ -113,6 +113,22 @@ def normalize_messages(messages: Iterable[Any]) -> list[dict]:
     if not out:
         raise ValueError("messages is empty: give at least one message")
     return out
+
+
+def with_call_arguments(message: dict, convert: Callable[[Any], Any]) -> dict:
+    """``message`` with each tool call's ``function.arguments`` passed through ``convert`` (a copy)."""
+    calls = message.get("tool_calls")
+    if not calls:
+        return message
+    fixed = []
+    for call in calls:
+        call = dict(call.to_dict() if hasattr(call, "to_dict") else call)
+        function = dict(call.get("function") or {})
+        function["arguments"] = convert(function.get("arguments"))
+        call["function"] = function
+        call.setdefault("type", "function")
+        fixed.append(call)
+    return {**message, "tool_calls": fixed}
 
 
 def tool_choice_name(tool_choice: Any) -> str | None:

@@ -7,8 +7,9 @@ import time
 from typing import Any, Iterable, Mapping
 
 from .._exceptions import APIResponseValidationError
-from ._client import BaseClient, completion_id, normalize_messages, normalize_tools, tool_choice_name
-from ._parsers import collect, get_parser
+from ._client import (BaseClient, completion_id, normalize_messages, normalize_tools, tool_choice_name,
+                      with_call_arguments)
+from ._parsers import parse_tool_calls
 from ._template import ChatTemplate
 from ._transport import Limits
 from ._types import ChatCompletion, ChatCompletionMessage, Choice, CompletionUsage
@@ -76,8 +77,7 @@ class LightLLMClient(BaseClient):
         shown = tools
         if tool_choice == "none":
             shown = None
-        elif tool_choice_name(tool_choice) and tools:
-            wanted = tool_choice_name(tool_choice)
+        elif tools and (wanted := tool_choice_name(tool_choice)):
             shown = [t for t in tools if t["function"].get("name") == wanted]
             if not shown:
                 raise ValueError(f"tool_choice names {wanted!r}, which is not among the tools given")
@@ -97,22 +97,7 @@ class LightLLMClient(BaseClient):
             for part in content:
                 if isinstance(part, Mapping) and part.get("type") in ("image_url", "image"):
                     images.append(self.images.resolve(part))
-        calls = out.get("tool_calls")
-        if calls:
-            fixed = []
-            for call in calls:
-                call = dict(call.to_dict() if hasattr(call, "to_dict") else call)
-                function = dict(call.get("function") or {})
-                arguments = function.get("arguments")
-                if isinstance(arguments, str):
-                    try:
-                        function["arguments"] = json.loads(arguments)
-                    except ValueError:
-                        pass  # not JSON: the template shows it as it is
-                call["function"] = function
-                fixed.append(call)
-            out["tool_calls"] = fixed
-        return out
+        return with_call_arguments(out, _decoded)
 
     def _body(self, messages, tools, tool_choice, params, extra_body) -> tuple[dict, str, list[dict] | None]:
         params = dict(params)
@@ -148,7 +133,7 @@ class LightLLMClient(BaseClient):
 
             if body["parameters"].get("best_of", 1) != 1:
                 raise ValueError("LightLLM streams only one choice: n must be 1 with stream=True")
-            response = self._transport.send("POST", "/generate_stream", body, stream=True)
+            response = self._transport.send("POST", "/generate_stream", body)
             return Stream(native_chunks(self._transport, response, model=model or "default",
                                         parser=self.tool_parser if parse_tools else None, tools=parse_tools,
                                         opened_think=opened_think), response)
@@ -170,8 +155,7 @@ class LightLLMClient(BaseClient):
                 raise APIResponseValidationError(f"generated_text[{i}] is not a string", body=data)
             reasoning, text = split_reasoning(text, opened_think)
             if tools:
-                parser = get_parser(self.tool_parser)(tools)
-                content, calls = collect(parser.feed(text) + parser.finish())
+                content, calls = parse_tool_calls(text, self.tool_parser, tools=tools)
             else:
                 content, calls = (text or None), []
             reason = finish[i]
@@ -186,6 +170,16 @@ class LightLLMClient(BaseClient):
                                 total_tokens=prompt_tokens + completion_tokens)
         return ChatCompletion(id=completion_id(), object="chat.completion", created=int(time.time()),
                               model=model or "default", choices=choices, usage=usage)
+
+
+def _decoded(arguments: Any) -> Any:
+    """JSON-string arguments as the object a template prints (the Qwen templates would encode them twice)."""
+    if isinstance(arguments, str):
+        try:
+            return json.loads(arguments)
+        except ValueError:
+            pass  # not JSON: the template shows it as it is
+    return arguments
 
 
 def _per_choice(value: Any, n: int) -> list:

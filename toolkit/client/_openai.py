@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 from .._exceptions import APIResponseValidationError
-from ._client import BaseClient, completion_id
-from ._parsers import collect, decode_string_arguments, get_parser
+from ._client import BaseClient, completion_id, with_call_arguments
+from ._parsers import decode_string_arguments, get_parser, parse_tool_calls
 from ._types import ChatCompletion, ChatCompletionMessage, ChatCompletionMessageToolCall, Choice, CompletionUsage, \
     Function, new_call_id
 
@@ -37,7 +37,7 @@ class OpenAICompatibleClient(BaseClient):
 
             body["stream"] = True
             body.setdefault("stream_options", {"include_usage": True})  # vLLM/SGLang send usage only then
-            response = self._transport.send("POST", "/v1/chat/completions", body, stream=True)
+            response = self._transport.send("POST", "/v1/chat/completions", body)
             return Stream(openai_chunks(self._transport, response, parser=self.tool_parser, tools=parse_tools),
                           response)
         data = self._transport.post_json("/v1/chat/completions", body)
@@ -45,21 +45,7 @@ class OpenAICompatibleClient(BaseClient):
 
     @staticmethod
     def _wire_message(message: dict) -> dict:
-        calls = message.get("tool_calls")
-        if not calls:
-            return message
-        out = dict(message)
-        fixed = []
-        for call in calls:
-            call = dict(call.to_dict() if hasattr(call, "to_dict") else call)
-            function = dict(call.get("function") or {})
-            if not isinstance(function.get("arguments"), str):  # the server wants a JSON string
-                function["arguments"] = json.dumps(function.get("arguments") or {}, ensure_ascii=False)
-            call["function"] = function
-            call.setdefault("type", "function")
-            fixed.append(call)
-        out["tool_calls"] = fixed
-        return out
+        return with_call_arguments(message, _as_json_string)
 
     def normalize(self, data: Any, tools: list[dict] | None) -> ChatCompletion:
         """An OpenAI-style answer (with LightLLM's quirks) -> ``ChatCompletion``."""
@@ -76,8 +62,7 @@ class OpenAICompatibleClient(BaseClient):
             calls = [self._tool_call(c) for c in (message.get("tool_calls") or []) if isinstance(c, dict)]
             reason = raw.get("finish_reason")
             if not calls and tools and isinstance(content, str) and _has_marker(content, self.tool_parser):
-                parser = get_parser(self.tool_parser)(tools)
-                content, calls = collect(parser.feed(content) + parser.finish())
+                content, calls = parse_tool_calls(content, self.tool_parser, tools=tools)
                 if calls and reason == "stop":
                     reason = "tool_calls"
             if calls and content == "":
@@ -109,6 +94,11 @@ class OpenAICompatibleClient(BaseClient):
             call_id = new_call_id()
         return ChatCompletionMessageToolCall(id=call_id, type="function",
                                              function=Function(name=function.get("name") or "", arguments=arguments))
+
+
+def _as_json_string(arguments: Any) -> str:
+    """History arguments as the JSON string the server wants (objects are rejected with a 422)."""
+    return arguments if isinstance(arguments, str) else json.dumps(arguments or {}, ensure_ascii=False)
 
 
 def _has_marker(text: str, parser: str) -> bool:

@@ -53,6 +53,16 @@ class StreamParser:
 
     #: Opening markers; a partial marker at the end of a chunk is held back.
     markers: tuple[str, ...] = ()
+    #: First characters of the markers: text without any of them cannot start a call.
+    _marker_starts: frozenset = frozenset()
+    #: Text is consumed in windows of this size, so buffers stay small whatever a caller feeds.
+    window = 4096
+    #: Where the parser is; subclasses add their own states, "text" means between calls.
+    state = "text"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._marker_starts = frozenset(marker[0] for marker in cls.markers)
 
     def __init__(self, tools: Iterable[dict] | None = None) -> None:
         self.events: list = []
@@ -61,11 +71,8 @@ class StreamParser:
         self.index = -1
         self.tools = {t["name"]: t for t in _function_defs(tools)}
 
-    #: Text is consumed in windows of this size, so buffers stay small whatever a caller feeds.
-    window = 4096
-
     def feed(self, text: str) -> list:
-        if not self.buf and self._plain(text):
+        if not self.buf and self.state == "text" and not any(c in text for c in self._marker_starts):
             self.content.text(text)  # fast path: plain text that cannot start a call
         elif len(text) <= self.window:
             self.buf += text
@@ -75,22 +82,6 @@ class StreamParser:
                 self.buf += text[start:start + self.window]
                 self._step(final=False)
         return self._drain()
-
-    def _plain(self, text: str) -> bool:
-        """Whether ``text`` can go straight to content (no marker can start inside it)."""
-        if getattr(self, "state", "text") != "text":
-            return False
-        for first in self._marker_starts:
-            if first in text:
-                return False
-        return True
-
-    @property
-    def _marker_starts(self) -> frozenset:
-        starts = self.__dict__.get("_starts")
-        if starts is None:
-            starts = self.__dict__["_starts"] = frozenset(m[0] for m in self.markers)
-        return starts
 
     def finish(self) -> list:
         self._step(final=True)

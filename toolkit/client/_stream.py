@@ -192,7 +192,7 @@ class NativeStreamConverter:
         self.model = model
         self.parser: StreamParser | None = get_parser(parser)(tools) if parser else None
         self.reasoning = _ReasoningSplitter(opened_think)
-        self.call_ids: list[str] = []
+        self.calls = 0
 
     def _chunk(self, delta: ChoiceDelta | None, finish: str | None = None, usage: Any = None) -> ChatCompletionChunk:
         choices = [] if delta is None else [ChunkChoice(index=0, delta=delta, finish_reason=finish)]
@@ -210,7 +210,7 @@ class NativeStreamConverter:
         reasoning, answer = self.reasoning.finish()
         out = self._emit(reasoning, answer, final=True)
         reason = finish_reason or "stop"
-        if self.call_ids and reason == "stop":
+        if self.calls and reason == "stop":
             reason = "tool_calls"
         out.append(self._chunk(ChoiceDelta(), reason))
         out.append(self._chunk(None, usage=usage))
@@ -227,19 +227,29 @@ class NativeStreamConverter:
         events = self.parser.feed(answer) if answer else []
         if final:
             events += self.parser.finish()
-        for event in events:
-            if event[0] == "content":
-                out.append(self._chunk(ChoiceDelta(content=event[1])))
-            elif event[0] == "head":
-                call_id = new_call_id()
-                self.call_ids.append(call_id)
-                out.append(self._chunk(ChoiceDelta(tool_calls=[ChoiceDeltaToolCall(
-                    index=event[1], id=call_id, type="function",
-                    function=ChoiceDeltaToolCallFunction(name=event[2], arguments=""))])))
-            else:
-                out.append(self._chunk(ChoiceDelta(tool_calls=[ChoiceDeltaToolCall(
-                    index=event[1], function=ChoiceDeltaToolCallFunction(arguments=event[2]))])))
+        content, calls, heads = deltas_from_events(events)
+        self.calls += heads
+        if content or calls:
+            out.append(self._chunk(ChoiceDelta(content=content, tool_calls=calls or None)))
         return out
+
+
+def deltas_from_events(events: list, offset: int = 0) -> tuple[str | None, list[ChoiceDeltaToolCall], int]:
+    """Parser events -> (content, tool-call deltas, number of new calls); call indexes start at ``offset``."""
+    text = []
+    calls = []
+    heads = 0
+    for event in events:
+        if event[0] == "content":
+            text.append(event[1])
+        elif event[0] == "head":
+            heads += 1
+            calls.append(ChoiceDeltaToolCall(index=offset + event[1], id=new_call_id(), type="function",
+                                             function=ChoiceDeltaToolCallFunction(name=event[2], arguments="")))
+        else:
+            calls.append(ChoiceDeltaToolCall(index=offset + event[1],
+                                             function=ChoiceDeltaToolCallFunction(arguments=event[2])))
+    return ("".join(text) or None), calls, heads
 
 
 def _event_json(payload: str) -> Any:
@@ -320,17 +330,6 @@ def openai_chunks(transport: Any, response: Any, *, parser: str, tools: Any) -> 
 
 
 def _parsed(events: list, index: int, server_calls: dict, own_calls: dict) -> tuple[str | None, list]:
-    text = []
-    calls = []
-    offset = server_calls.get(index, 0)
-    for event in events:
-        if event[0] == "content":
-            text.append(event[1])
-        elif event[0] == "head":
-            own_calls[index] = own_calls.get(index, 0) + 1
-            calls.append(ChoiceDeltaToolCall(index=offset + event[1], id=new_call_id(), type="function",
-                                             function=ChoiceDeltaToolCallFunction(name=event[2], arguments="")))
-        else:
-            calls.append(ChoiceDeltaToolCall(index=offset + event[1],
-                                             function=ChoiceDeltaToolCallFunction(arguments=event[2])))
-    return ("".join(text) or None), calls
+    content, calls, heads = deltas_from_events(events, server_calls.get(index, 0))
+    own_calls[index] = own_calls.get(index, 0) + heads
+    return content, calls

@@ -123,7 +123,7 @@ class Transport:
     def get_json(self, path: str) -> Any:
         return self.read_json(self.send("GET", path, None))
 
-    def send(self, method: str, path: str, body: dict | None, *, stream: bool = False) -> Any:
+    def send(self, method: str, path: str, body: dict | None) -> Any:
         """Send with retries; return a response with a 2xx status, headers read, body unread."""
         url = self.base_url + path
         data = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None

@@ -250,15 +250,15 @@ def _record(tp: type, ctx: Context) -> n.Node:
             if not f.init:
                 continue
             has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
-            default = f.default if f.default is not dataclasses.MISSING else n._MISSING
+            default = f.default if f.default is not dataclasses.MISSING else n.NO_DEFAULT
             members.append((f.name, hints.get(f.name, Any), not has_default, default))
     elif _is_typeddict(tp):
         build_value = None
-        members = [(name, hint, _td_required(tp, name, hint), n._MISSING) for name, hint in hints.items()]
+        members = [(name, hint, _td_required(tp, name, hint), n.NO_DEFAULT) for name, hint in hints.items()]
     else:  # NamedTuple
         build_value = lambda values: tp(**values)  # noqa: E731
         defaults = getattr(tp, "_field_defaults", {})
-        members = [(name, hints.get(name, Any), name not in defaults, defaults.get(name, n._MISSING))
+        members = [(name, hints.get(name, Any), name not in defaults, defaults.get(name, n.NO_DEFAULT))
                    for name in tp._fields]
 
     record = n.RecordNode(tp.__name__, build_value, strict=ctx.strict, description=doc.description or None)

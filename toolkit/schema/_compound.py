@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from ._node_base import _MISSING, INVALID, Node, _decode_container, _fail, describe, format_path
+from ._node_base import INVALID, NO_DEFAULT, Node, _decode_container, _fail, describe, format_path
 
 
 class ArrayNode(Node):
@@ -191,7 +191,7 @@ class Field:
 
     __slots__ = ("name", "node", "required", "default", "description", "strict_null_default")
 
-    def __init__(self, name: str, node: Node, *, required: bool, default: Any = _MISSING,
+    def __init__(self, name: str, node: Node, *, required: bool, default: Any = NO_DEFAULT,
                  description: str | None = None) -> None:
         self.name = name
         self.node = node
@@ -233,9 +233,9 @@ class RecordNode(Node):
                 prop = {"anyOf": [prop, {"type": "null"}]}
             if field.description and "description" not in prop:  # Annotated text wins
                 prop = {**prop, "description": field.description}
-            if field.default is not _MISSING and not self.strict:
+            if field.default is not NO_DEFAULT and not self.strict:
                 encoded = _json_default(field.default)
-                if encoded is not _MISSING:
+                if encoded is not NO_DEFAULT:
                     prop = {**prop, "default": encoded}
             properties[field.name] = prop
             if field.required or self.strict:
@@ -338,7 +338,7 @@ class ExternalNode(Node):
 
 
 def _json_default(value: Any) -> Any:
-    """A Python default as JSON, or _MISSING when it has no JSON form."""
+    """A Python default as JSON, or NO_DEFAULT when it has no JSON form."""
     import enum
 
     if isinstance(value, enum.Enum):
@@ -351,5 +351,5 @@ def _json_default(value: Any) -> Any:
         try:
             return json.loads(json.dumps(value))
         except (TypeError, ValueError):
-            return _MISSING
-    return _MISSING
+            return NO_DEFAULT
+    return NO_DEFAULT

@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 INVALID: Any = type("Invalid", (), {"__repr__": lambda self: "INVALID"})()
-_MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
+#: The default of a field or parameter that has none.
+NO_DEFAULT: Any = type("NoDefault", (), {"__repr__": lambda self: "NO_DEFAULT"})()
 
 def format_path(path: tuple) -> str:
     out = ""

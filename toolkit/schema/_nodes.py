@@ -19,9 +19,8 @@ from ._compound import (
     RefNode,
     TupleNode,
     UnionNode,
-    _json_default,
 )
-from ._node_base import _MISSING, INVALID, Defs, Node, describe, format_path, json_kind
+from ._node_base import INVALID, NO_DEFAULT, Defs, Node, describe, format_path, json_kind
 from ._scalars import (
     AnyNode,
     BoolNode,
@@ -36,9 +35,7 @@ from ._scalars import (
 )
 
 __all__ = [
-    "INVALID", "AnyNode", "ArrayNode", "BoolNode", "ConstrainedNode", "DecimalNode", "Defs", "EnumNode",
+    "INVALID", "NO_DEFAULT", "AnyNode", "ArrayNode", "BoolNode", "ConstrainedNode", "DecimalNode", "Defs", "EnumNode",
     "ExternalNode", "Field", "FloatNode", "IntNode", "MapNode", "Node", "NoneNode", "ParsedStrNode", "RecordNode",
     "RefNode", "StrNode", "TupleNode", "UnionNode", "decode_base64", "describe", "format_path", "json_kind",
 ]
-# _MISSING (no default) and _json_default are imported for the builder and @tool, as n._MISSING
-_ = (_MISSING, _json_default)
