@@ -19,7 +19,9 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
+import gzip
 import json
+import urllib.parse
 import re
 import socket
 import threading
@@ -70,6 +72,7 @@ def e1(status: int, message: str) -> dict:
 _INT_PARAMS = ("max_new_tokens", "min_new_tokens", "top_k", "best_of", "n", "seed")
 _FLOAT_PARAMS = ("temperature", "top_p", "presence_penalty", "frequency_penalty", "repetition_penalty")
 _TOOL_BLOCK = re.compile(r"<tool_call>(.*?)</tool_call>", re.S)
+_BOMB = gzip.compress(b"\0" * 50_000_000, compresslevel=9)
 IMAGE_PLACEHOLDER = "<|vision_start|><|image_pad|><|vision_end|>"
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
 _TAGS = ("<|plugin|>", "<function=", "<tool_call>", "<|python_tag|>", "[TOOL_CALLS]")
@@ -224,6 +227,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, PNG, content_type="image/png")
         elif self.path == "/big.png":
             self._send(200, PNG * 5000, content_type="image/png")
+        elif self.path.startswith("/redirect?to="):  # an image host that redirects (SSRF through hops)
+            self._send(302, "", content_type=None,
+                       headers={"Location": urllib.parse.unquote(self.path.split("=", 1)[1])})
+        elif self.path == "/secret":
+            self._send(200, b"top secret", content_type="image/png")
+        elif self.path == "/bomb.png":  # 50 MB of zeros, gzip-compressed to ~50 KB
+            self._send(200, _BOMB, content_type="image/png", headers={"Content-Encoding": "gzip"})
+        elif self.path == "/gzip.png":
+            self._send(200, gzip.compress(PNG), content_type="image/png", headers={"Content-Encoding": "gzip"})
+        elif self.path == "/lying.png":  # says 10 bytes, sends 200 KB
+            data = PNG * 2000
+            self.send_response(200, "")
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            self.wfile.write(data)
         elif self.path == "/page.html":
             self._send(200, "<html></html>", content_type="text/html")
         elif self.path == "/v1/models":

@@ -82,7 +82,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .run import Final, ModelResponse, ToolCallStarted, ToolResult, iter_run
+    from ._loop import Final, ModelResponse, ToolCallStarted, ToolResult, iter_run
 
     tools = load_tools(args.target)
     with _client(args) as client:

@@ -9,7 +9,7 @@ import secrets
 from typing import Any, Callable, Iterable, Mapping
 
 from ._parsers import get_parser
-from ._transport import Limits, Transport
+from ._transport import ResponseLimits, Transport
 
 __all__ = ["BaseClient", "check_params", "normalize_messages", "normalize_tools", "with_call_arguments"]
 
@@ -28,6 +28,22 @@ _PARAMS: dict[str, tuple[str, Any, str]] = {
     "n": (_INT, lambda v: 1 <= v <= 8, "in 1 ... 8"),
 }
 MAX_STOP_SEQUENCES = 10
+#: Other keywords create() knows and sends as they are (server-specific ones go in ``extra_body``).
+PASSTHROUGH_PARAMS = frozenset({"stop", "ignore_eos", "skip_special_tokens", "chat_template_kwargs",
+                                "response_format", "guided_json", "guided_grammar", "guided_regex", "logprobs",
+                                "top_logprobs", "user", "parallel_tool_calls", "min_tokens", "stream_options"})
+#: Every sampling keyword of create() (and so of run()).
+SAMPLING_PARAMS = frozenset(_PARAMS) | PASSTHROUGH_PARAMS
+
+
+def unknown_keyword(where: str, name: str, valid: Iterable[str]) -> TypeError:
+    """A TypeError for a keyword nobody knows, naming the closest valid one."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(valid), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return TypeError(f"{where} got an unexpected keyword argument {name!r}{hint} (pass server-specific "
+                     f"fields in extra_body={{...}})")
 
 
 def check_params(params: Mapping[str, Any]) -> dict:
@@ -38,6 +54,8 @@ def check_params(params: Mapping[str, Any]) -> dict:
     """
     out = {}
     for name, value in params.items():
+        if name not in SAMPLING_PARAMS:
+            raise unknown_keyword("create()", name, SAMPLING_PARAMS)
         if name not in _PARAMS:
             if name == "stop":
                 out[name] = _check_stop(value)
@@ -154,11 +172,13 @@ class _Completions:
             tool_choice: "auto", "none", "required" or ``{"type": "function", "function": {"name": ...}}``.
             stream: Stream the answer as chunks.
             extra_body: Extra fields sent as they are.
-            **params: temperature, top_p, top_k, max_tokens, stop, presence_penalty,
-                frequency_penalty, repetition_penalty, seed, n; anything else is passed through.
+            **params: temperature, top_p, top_k, max_tokens, max_completion_tokens, stop,
+                presence_penalty, frequency_penalty, repetition_penalty, seed, n, and the
+                passthrough keywords in ``PASSTHROUGH_PARAMS``; anything else goes in ``extra_body``.
 
         Raises:
             ValueError: a parameter the server would reject (too many stops, None values...).
+            TypeError: an unknown keyword (the closest valid one is named).
             APIError: the request failed (see the exception tree).
         """
         return self._client._create(messages=normalize_messages(messages), model=model,
@@ -176,9 +196,11 @@ class BaseClient:
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None, timeout: Any = 600.0,
                  max_retries: int = 2, *, tool_parser: str = "qwen25", verify: Any = True,
-                 limits: Limits | None = None, headers: dict | None = None) -> None:
+                 limits: ResponseLimits | None = None, headers: Mapping[str, str] | None = None,
+                 session: Any = None, http_adapter: Any = None, pool_maxsize: int | None = None) -> None:
         self._transport = Transport(base_url, api_key, timeout=timeout, max_retries=max_retries, verify=verify,
-                                    limits=limits, headers=headers)
+                                    limits=limits, headers=headers, session=session, http_adapter=http_adapter,
+                                    pool_maxsize=pool_maxsize)
         get_parser(tool_parser)  # fail early on an unknown name
         self.tool_parser = tool_parser
         self.chat = _Chat(self)
@@ -198,8 +220,8 @@ class BaseClient:
     def health(self) -> bool:
         """``GET /health``: True when the server answers 2xx; False when it is down or unhealthy."""
         try:
-            response = self._transport.session.get(self.base_url + "/health", verify=self._transport.verify,
-                                                   timeout=(self._transport.timeout.connect, 30.0))
+            response = self._transport.request("GET", self.base_url + "/health",
+                                               timeout=(self._transport.timeout.connect, 30.0))
         except Exception:
             return False
         try:

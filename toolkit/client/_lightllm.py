@@ -11,7 +11,7 @@ from ._client import (BaseClient, completion_id, normalize_messages, normalize_t
                       with_call_arguments)
 from ._parsers import parse_tool_calls
 from ._template import ChatTemplate
-from ._transport import Limits
+from ._transport import ResponseLimits
 from ._types import ChatCompletion, ChatCompletionMessage, Choice, CompletionUsage
 
 __all__ = ["LightLLMClient", "split_reasoning"]
@@ -52,17 +52,24 @@ class LightLLMClient(BaseClient):
     def __init__(self, base_url: str | None = None, api_key: str | None = None, timeout: Any = 600.0,
                  max_retries: int = 2, chat_template: Any = None, tool_parser: str = "qwen25", *,
                  template_variables: Mapping[str, Any] | None = None, verify: Any = True,
-                 limits: Limits | None = None, headers: dict | None = None, fetch_images: bool = False,
-                 allowed_image_dirs: Iterable[Any] | None = None, max_image_bytes: int = 20 * 1024 * 1024,
-                 image_timeout: float = 10.0) -> None:
+                 limits: ResponseLimits | None = None, headers: Mapping[str, str] | None = None,
+                 session: Any = None, http_adapter: Any = None, pool_maxsize: int | None = None,
+                 fetch_images: bool = False, allowed_image_dirs: Iterable[Any] | None = None,
+                 max_image_bytes: int = 20 * 1024 * 1024, image_timeout: float = 10.0,
+                 allow_private_image_hosts: bool | Iterable[str] = False, trust_tool_output: bool = False,
+                 neutralize_user_content: bool = False) -> None:
         super().__init__(base_url, api_key, timeout, max_retries, tool_parser=tool_parser, verify=verify,
-                         limits=limits, headers=headers)
+                         limits=limits, headers=headers, session=session, http_adapter=http_adapter,
+                         pool_maxsize=pool_maxsize)
         self.chat_template = _as_template(chat_template)
         self.template_variables = dict(template_variables or {})
         from ._images import ImagePolicy
 
+        # images are fetched with a session of their own: no credentials, cookies or proxy auth of the client
         self.images = ImagePolicy(fetch=fetch_images, allowed_dirs=allowed_image_dirs, max_bytes=max_image_bytes,
-                                  timeout=image_timeout, session=self._transport.session, verify=verify)
+                                  timeout=image_timeout, verify=verify, allow_private_hosts=allow_private_image_hosts)
+        self.trust_tool_output = trust_tool_output
+        self.neutralize_user_content = neutralize_user_content
 
     # -- request ---------------------------------------------------------------------------------
 

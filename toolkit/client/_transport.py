@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import json
 import logging
 import os
 import random
 import re
+import socket
 import time
+import urllib.parse
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from .._exceptions import (
     APIConnectionError,
+    APIError,
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
@@ -24,7 +29,7 @@ from .._exceptions import (
     RateLimitError,
 )
 
-__all__ = ["Limits", "Timeout", "Transport"]
+__all__ = ["Limits", "ResponseLimits", "Timeout", "Transport", "redact_url"]
 
 log = logging.getLogger("toolkit.client")
 
@@ -32,6 +37,7 @@ DEFAULT_BASE_URL = "http://localhost:8000"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 600.0
 DEFAULT_MAX_RETRIES = 2
+DEFAULT_POOL_MAXSIZE = 32
 RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
 MAX_RETRY_AFTER = 30.0
 INITIAL_BACKOFF = 0.5
@@ -63,13 +69,46 @@ class Timeout:
 
 
 @dataclass(frozen=True)
-class Limits:
-    """Caps on what a server may send back."""
+class ResponseLimits:
+    """Caps on what a server may send back (not connection-pool limits: see ``pool_maxsize``)."""
 
     #: Largest response body read (bytes).
     max_response_bytes: int = 64 * 1024 * 1024
     #: Longest line of a streamed (SSE) response (bytes).
     max_line_bytes: int = 8 * 1024 * 1024
+
+
+#: The former name of ``ResponseLimits``, kept as an alias.
+Limits = ResponseLimits
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced by ``***@``."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc="***@" + host))
+
+
+def _split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
+    """The URL without userinfo, and ``(user, password)`` from it (sent as Basic auth)."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    clean = urllib.parse.urlunsplit(parts._replace(netloc=host))
+    return clean, (urllib.parse.unquote(user), _Secret(urllib.parse.unquote(password)))
+
+
+def json_bytes(body: Any) -> bytes:
+    """A JSON body as UTF-8; lone surrogates (``"\\ud800"`` a model escaped) become U+FFFD."""
+    text = json.dumps(body, ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: join pairs, replace what cannot be encoded
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode("utf-8")
 
 
 class _Secret(str):
@@ -85,33 +124,70 @@ class Transport:
     Generation is side-effect free on the server, so retrying a POST is safe.
     """
 
-    def __init__(self, base_url: str | None, api_key: str | None, *, timeout: Any = None, max_retries: int | None = None,
-                 verify: Any = True, limits: Limits | None = None, headers: dict | None = None) -> None:
+    def __init__(self, base_url: str | None, api_key: str | None, *, timeout: Any = None,
+                 max_retries: int | None = None, verify: Any = True, limits: ResponseLimits | None = None,
+                 headers: Mapping[str, str] | None = None, session: Any = None, http_adapter: Any = None,
+                 pool_maxsize: int | None = None) -> None:
         import requests
+        import requests.adapters
 
-        self.base_url = (base_url or os.environ.get("LIGHTLLM_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        url = (base_url or os.environ.get("LIGHTLLM_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.base_url, self._auth = _split_userinfo(url)
         key = api_key if api_key is not None else os.environ.get("LIGHTLLM_API_KEY")
         self._api_key = _Secret(key) if key else None
         self.timeout = Timeout.of(timeout)
         self.max_retries = DEFAULT_MAX_RETRIES if max_retries is None else int(max_retries)
         if self.max_retries < 0:
             raise ValueError("max_retries must be >= 0")
-        self.limits = limits or Limits()
-        self.session = requests.Session()
-        self.session.verify = self.verify = verify
-        self.session.headers.update({"Content-Type": "application/json", "Accept": "application/json",
-                                     "User-Agent": "toolkit-lightllm/0.1"})
+        if pool_maxsize is not None and (not isinstance(pool_maxsize, int) or pool_maxsize < 1):
+            raise ValueError(f"pool_maxsize must be a positive integer, got {pool_maxsize!r}")
+        self.limits = limits or ResponseLimits()
+        self.verify = verify
+        # the headers go with each request: a caller's session is never changed
+        self.headers: dict[str, str] = {"Content-Type": "application/json", "Accept": "application/json",
+                                        "User-Agent": "toolkit-lightllm/0.1"}
         if self._api_key:
-            self.session.headers["Authorization"] = _Secret(f"Bearer {self._api_key}")
+            self.headers["Authorization"] = _Secret(f"Bearer {self._api_key}")
         if headers:
-            self.session.headers.update(headers)
+            self.headers.update(headers)
         self._requests = requests
+        self._owns_session = session is None
+        self.session = session if session is not None else requests.Session()
+        self.pool_maxsize = pool_maxsize or DEFAULT_POOL_MAXSIZE
+        if http_adapter is not None:
+            self._mount(http_adapter)
+        elif self._owns_session:
+            self._mount(requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=self.pool_maxsize))
+
+    def _mount(self, adapter: Any) -> None:
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def ensure_pool(self, size: int) -> None:
+        """Grow the connection pool of toolkit's own session to ``size`` (no-op for a caller's session
+        or adapter, and when it is already as large)."""
+        if not self._owns_session or size <= self.pool_maxsize:
+            return
+        import requests.adapters
+
+        self.pool_maxsize = size
+        self._mount(requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=size))
 
     def close(self) -> None:
-        self.session.close()
+        """Close toolkit's own session (a caller's session stays open: it is theirs)."""
+        if self._owns_session:
+            self.session.close()
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r}, api_key={'***' if self._api_key else None})"
+
+    def request(self, method: str, url: str, *, data: bytes | None = None, stream: bool = True,
+                timeout: tuple[float, float] | None = None) -> Any:
+        """One HTTP request with toolkit's headers, auth and TLS settings (no retries)."""
+        # verify is passed per request: a session-level value loses to REQUESTS_CA_BUNDLE
+        return self.session.request(method, url, data=data, stream=stream, verify=self.verify,
+                                    headers=self.headers, auth=self._auth,
+                                    timeout=timeout or (self.timeout.connect, self.timeout.read))
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -123,20 +199,19 @@ class Transport:
     def get_json(self, path: str) -> Any:
         return self.read_json(self.send("GET", path, None))
 
-    def send(self, method: str, path: str, body: dict | None) -> Any:
+    def send(self, method: str, path: str, body: Any) -> Any:
         """Send with retries; return a response with a 2xx status, headers read, body unread."""
         url = self.base_url + path
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None
+        data = json_bytes(body) if body is not None else None
         attempts = self.max_retries + 1
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                # verify is passed per request: a session-level value loses to REQUESTS_CA_BUNDLE
-                response = self.session.request(method, url, data=data, stream=True, verify=self.verify,
-                                                timeout=(self.timeout.connect, self.timeout.read))
-            except self._requests.exceptions.RequestException as exc:
-                error = self._translate(exc, method, path)
-                retryable = not isinstance(exc, self._requests.exceptions.ReadTimeout)
+                response = self.request(method, url, data=data)
+            except Exception as exc:
+                error = self.translate(exc, method, path)
+                retryable = not isinstance(error, APITimeoutError) or isinstance(
+                    exc, self._requests.exceptions.ConnectTimeout)
                 if last or not retryable:
                     if attempt:
                         error.args = (f"{error.args[0]} (after {attempt + 1} attempts)",)
@@ -147,35 +222,34 @@ class Transport:
             if response.status_code < 300:
                 return response
             if response.status_code in RETRY_STATUSES and not last:
-                retry_after = response.headers.get("Retry-After")
+                delay = retry_after_seconds(response.headers)
                 response.close()
-                self._sleep(attempt, retry_after, f"status {response.status_code}")
+                self._sleep(attempt, delay, f"status {response.status_code}")
                 continue
             raise self._status_error(response, attempts=attempt + 1)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _sleep(self, attempt: int, retry_after: str | None, why: str) -> None:
-        delay = _retry_after_seconds(retry_after)
+    def _sleep(self, attempt: int, delay: float | None, why: str) -> None:
         if delay is None:
             delay = min(MAX_BACKOFF, INITIAL_BACKOFF * 2 ** attempt) * (0.75 + random.random() * 0.5)
         log.info("retrying after %s in %.2fs (attempt %d of %d)", why, delay, attempt + 2, self.max_retries + 1)
         time.sleep(delay)
 
-    def _translate(self, exc: Exception, method: str, path: str) -> APIConnectionError:
-        """The one table from requests' exceptions to ours."""
-        exceptions = self._requests.exceptions
-        where = f"{method} {self.base_url}{path}"
-        if isinstance(exc, exceptions.ConnectTimeout):
-            return APITimeoutError(f"connecting to {self.base_url} timed out after {self.timeout.connect}s")
-        if isinstance(exc, exceptions.Timeout):
-            return APITimeoutError(f"{where}: no answer within the read timeout of {self.timeout.read}s")
-        if isinstance(exc, exceptions.SSLError):
-            return APIConnectionError(f"{where}: TLS verification failed ({_short(exc)}); pass verify= to trust "
-                                      f"another CA bundle")
-        if isinstance(exc, exceptions.ConnectionError):
-            return APIConnectionError(f"cannot reach the server at {self.base_url} ({_short(exc)}); is LightLLM "
-                                      f"running there? Set base_url= or LIGHTLLM_BASE_URL")
-        return APIConnectionError(f"{where}: {_short(exc)}")
+    def translate(self, exc: BaseException, method: str = "", path: str = "") -> APIError:
+        """The one table from transport exceptions (requests, urllib3, sockets) to ours."""
+        if isinstance(exc, APIError):
+            return exc
+        where = f"{method} {self.base_url}{path}" if method else f"reading from {self.base_url}"
+        for kinds, make in self._table():
+            if isinstance(exc, kinds):
+                return make(self, where, exc)
+        return APIConnectionError(f"{where}: {type(exc).__name__}: {_short(exc)}")
+
+    def _table(self) -> list[tuple[tuple[type[BaseException], ...], Any]]:
+        table = _TRANSLATIONS.get("table")
+        if table is None:
+            table = _TRANSLATIONS["table"] = _build_table(self._requests)
+        return table
 
     def _status_error(self, response: Any, *, attempts: int) -> APIStatusError:
         try:
@@ -203,7 +277,7 @@ class Transport:
         if length and length.isdigit() and int(length) > cap:
             response.close()
             raise APIResponseValidationError(f"response of {length} bytes is larger than the "
-                                             f"{cap}-byte limit (Limits.max_response_bytes)")
+                                             f"{cap}-byte limit (ResponseLimits.max_response_bytes)")
         deadline = time.monotonic() + self.timeout.read
         chunks = []
         size = 0
@@ -213,7 +287,7 @@ class Transport:
                 size += len(chunk)
                 if size > cap:
                     raise APIResponseValidationError(f"response is larger than the {cap}-byte limit "
-                                                     f"(Limits.max_response_bytes)")
+                                                     f"(ResponseLimits.max_response_bytes)")
                 if time.monotonic() > deadline:
                     raise APITimeoutError(f"the response body did not finish within the read timeout of "
                                           f"{self.timeout.read}s")
@@ -230,11 +304,16 @@ class Transport:
                 if not chunk:
                     return
                 yield chunk
+        except GeneratorExit:
+            raise
         except Exception as exc:
-            if "Timeout" in type(exc).__name__:
-                raise APITimeoutError(f"the server sent nothing for longer than the read timeout of "
-                                      f"{self.timeout.read}s") from exc
-            raise APIConnectionError(f"the connection broke while reading the response ({_short(exc)})") from exc
+            error = self.translate(exc)
+            if isinstance(error, APITimeoutError):
+                error = APITimeoutError(f"the server sent nothing for longer than the read timeout of "
+                                        f"{self.timeout.read}s")
+            elif type(error) is APIConnectionError:
+                error = APIConnectionError(f"the connection broke while reading the response ({_short(exc)})")
+            raise error from exc
 
     def read_json(self, response: Any) -> Any:
         raw = self.read_body(response)
@@ -255,7 +334,7 @@ class Transport:
                 *lines, pending = pending.split(b"\n")
                 if len(pending) > cap:
                     raise APIResponseValidationError(f"a streamed line is longer than the {cap}-byte limit "
-                                                     f"(Limits.max_line_bytes)")
+                                                     f"(ResponseLimits.max_line_bytes)")
                 for line in lines:
                     yield line.rstrip(b"\r")
         finally:
@@ -314,17 +393,81 @@ def error_message(body: Any) -> str:
     return ""
 
 
-def _retry_after_seconds(value: str | None) -> float | None:
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """The wait a server asked for (``retry-after-ms``, then ``Retry-After`` in seconds or as an
+    HTTP date), capped at 30 s; None when absent or unreadable (backoff applies then)."""
+    millis = _number(headers.get("retry-after-ms"))
+    if millis is not None:
+        return max(0.0, min(millis / 1000, MAX_RETRY_AFTER))
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    seconds = _number(value)
+    if seconds is None:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if parsed is None:
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+        seconds = parsed.timestamp() - time.time()
+    return max(0.0, min(seconds, MAX_RETRY_AFTER))
+
+
+def _number(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        seconds = float(value)
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        if parsed is None:
-            return None
-        seconds = parsed.timestamp() - time.time()
-    return max(0.0, min(seconds, MAX_RETRY_AFTER))
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and number not in (float("inf"), float("-inf")) else None
+
+
+def _timeout(transport: Transport, where: str, exc: BaseException) -> APIError:
+    import requests
+
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return APITimeoutError(f"connecting to {transport.base_url} timed out after {transport.timeout.connect}s")
+    return APITimeoutError(f"{where}: no answer within the read timeout of {transport.timeout.read}s")
+
+
+def _tls(transport: Transport, where: str, exc: BaseException) -> APIError:
+    return APIConnectionError(f"{where}: TLS verification failed ({_short(exc)}); pass verify= to trust another "
+                              f"CA bundle")
+
+
+def _unreachable(transport: Transport, where: str, exc: BaseException) -> APIError:
+    return APIConnectionError(f"cannot reach the server at {transport.base_url} ({_short(exc)}); is LightLLM "
+                              f"running there? Set base_url= or LIGHTLLM_BASE_URL")
+
+
+def _broken(transport: Transport, where: str, exc: BaseException) -> APIError:
+    return APIConnectionError(f"{where}: {_short(exc)}")
+
+
+def _bad_request(transport: Transport, where: str, exc: BaseException) -> APIError:
+    return APIConnectionError(f"{where}: the request could not be sent ({type(exc).__name__}: {_short(exc)})")
+
+
+_TRANSLATIONS: dict[str, Any] = {}
+
+
+def _build_table(requests: Any) -> list[tuple[tuple[type[BaseException], ...], Any]]:
+    """Ordered (exception kinds, factory): the first match wins, so narrower kinds come first."""
+    import urllib3.exceptions as u3
+
+    e = requests.exceptions
+    return [
+        ((e.Timeout, u3.TimeoutError, socket.timeout, TimeoutError), _timeout),
+        ((e.SSLError, u3.SSLError), _tls),
+        ((e.ConnectionError, u3.NewConnectionError, ConnectionRefusedError), _unreachable),
+        ((e.ChunkedEncodingError, e.ContentDecodingError, u3.ProtocolError, u3.HTTPError, e.RequestException,
+          OSError), _broken),
+        ((UnicodeError, ValueError, TypeError), _bad_request),
+    ]
 
 
 _ERRNO = re.compile(r"\[Errno -?\d+\][^'\")\]]*")
