@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import inspect
 import re
+import types
 import typing
 from typing import Any, Callable, Generic, Mapping, TypeVar
 
@@ -60,6 +61,9 @@ class _Param(typing.NamedTuple):
     name: str
     kind: inspect._ParameterKind
     injected: str | None
+    #: What to pass when the model leaves the parameter out and it cannot simply be omitted
+    #: (a pydantic ``Field(...)`` default, or a parameter before ``*args``); NO_DEFAULT otherwise.
+    default: Any = None
 
 
 class Tool:
@@ -86,7 +90,7 @@ class Tool:
         if not _NAME_RE.match(self.name):
             raise SchemaError(f"tool name {self.name!r} is not allowed: use 1-64 letters, digits, "
                               f"'_', '.' or '-' (pass @tool(name=...))")
-        doc = parse_docstring(type(func).__doc__ or target.__doc__ if _is_instance(func) else target.__doc__)
+        doc = _docs(func, target)
         if description is None:
             description = doc.description
             if doc.returns:
@@ -108,47 +112,53 @@ class Tool:
             signature = _signature(func)
         except (TypeError, ValueError) as exc:
             raise SchemaError(f"{where}: cannot read the signature: {exc}") from exc
-        try:
-            hints = _hints(func)
-        except Exception as exc:  # NameError for an unresolved forward reference, and friends
-            raise SchemaError(f"{where}: cannot resolve the type hints: {exc}; import or define the "
-                              f"referenced types at module level") from exc
-
+        hints = _resolved_hints(func, where)
+        target = inspect.unwrap(func.func if isinstance(func, functools.partial) else func)
+        self._namespace: dict[str, Any] = getattr(target, "__globals__", None) or {}
         record = n.RecordNode(self.name, None, strict=self.strict)
         params: list[_Param] = []
         items = signature
         if self._binding is not None and items:
-            items = items[1:]  # self / cls never appear in the schema
+            items = items[1:]  # the instance / class never appears in the schema
+        has_var_args = any(p.kind is _KINDS.VAR_POSITIONAL for p in items)
         for param in items:
             hint = hints.get(param.name, Any)
             injected = _injection(hint)
-            params.append(_Param(param.name, param.kind, injected))
+            default, field_info = _field_default(param.default)
+            fill = n.NO_DEFAULT
+            if field_info is not None or (has_var_args and param.kind is _KINDS.POSITIONAL_OR_KEYWORD):
+                fill = default  # passed explicitly when the model leaves it out
+            params.append(_Param(param.name, param.kind, injected, fill))
             if injected:
                 continue
-            param_where = f"{where}, parameter {param.name!r}"
-            if param.kind is _KINDS.VAR_KEYWORD:
-                if self.strict:
-                    raise SchemaError(f"{param_where}: strict mode cannot express **kwargs (every object "
-                                      f"must be closed); name the parameters or use strict=False")
-                record.extra = _node(hint, False, param_where)
-                continue
-            if param.kind is inspect.Parameter.VAR_POSITIONAL:
-                node = n.ArrayNode(_node(hint, self.strict, param_where), tuple)
-                field = n.Field(param.name, node, required=False, default=n.NO_DEFAULT,
-                                description=docs.get(param.name))
-                field.strict_null_default = self.strict
-                record.fields[param.name] = field
-                continue
-            node = _node(hint, self.strict, param_where)
-            has_default = param.default is not _KINDS.empty
-            if has_default and param.default is None and not node.nullable:
-                node = n.UnionNode([node, n.NoneNode()])  # `= None` makes it nullable
-            field = n.Field(param.name, node, required=not has_default,
-                            default=param.default if has_default else n.NO_DEFAULT,
-                            description=docs.get(param.name))
-            field.strict_null_default = self.strict and has_default
-            record.fields[param.name] = field
+            if field_info is not None:
+                hint = typing.Annotated[hint, field_info]
+            self._add_field(record, param, hint, default, field_info, docs, f"{where}, parameter {param.name!r}")
         return record, params
+
+    def _add_field(self, record: n.RecordNode, param: _Sig, hint: Any, default: Any, field_info: Any,
+                   docs: Mapping[str, str], where: str) -> None:
+        if param.kind is _KINDS.VAR_KEYWORD:
+            if self.strict:
+                raise SchemaError(f"{where}: strict mode cannot express **kwargs (every object must be closed); "
+                                  f"name the parameters or use strict=False")
+            record.extra = _node(hint, False, where, self._namespace)
+            return
+        if param.kind is _KINDS.VAR_POSITIONAL:
+            node: n.Node = n.ArrayNode(_node(hint, self.strict, where, self._namespace), tuple)
+            field = n.Field(param.name, node, required=False, default=n.NO_DEFAULT, description=docs.get(param.name))
+            field.strict_null_default = self.strict
+            record.fields[param.name] = field
+            return
+        node = _node(hint, self.strict, where, self._namespace)
+        has_default = default is not _KINDS.empty
+        if has_default and default is None and not node.nullable:
+            node = n.UnionNode([node, n.NoneNode()])  # `= None` makes it nullable
+        description = getattr(field_info, "description", None) or docs.get(param.name)
+        field = n.Field(param.name, node, required=not has_default,
+                        default=default if has_default else n.NO_DEFAULT, description=description)
+        field.strict_null_default = self.strict and has_default
+        record.fields[param.name] = field
 
     # -- public surface ----------------------------------------------------------------------
 
@@ -188,6 +198,18 @@ class Tool:
     def __repr__(self) -> str:
         return f"<Tool {self.name}>"
 
+    def check_callable(self) -> None:
+        """Refuse a method taken from its class (``Store.stock``): it has no instance to run on.
+
+        Raises:
+            SchemaError: says to pass the method of an instance (``Store().stock``).
+        """
+        if self._binding == "instance" and self._bound is None:
+            owner = _qualname(self._func).rsplit(".", 1)[0]
+            raise SchemaError(f"tool {self.name!r} is the method {_qualname(self._func)} taken from its class, so "
+                              f"it has no instance to run on; pass it from an instance, e.g. "
+                              f"{owner}().{self._func.__name__}")
+
     def read_arguments(self, raw: str | bytes | Mapping[str, Any] | None) -> tuple[dict, bool]:
         """The arguments as a dict, and whether their text needed repair (see ``_repair``).
 
@@ -220,29 +242,35 @@ class Tool:
         return values
 
     def call_with(self, values: Mapping[str, Any], *, context: Any = None,
-                  run_context: RunContext | None = None) -> Any:
+                  run_context: RunContext[Any] | None = None) -> Any:
         """Call the function with already-coerced values (from ``parse_arguments``)."""
-        args: list = []
-        kwargs: dict = {}
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
         for param in self._params:
             if param.injected:
-                if param.injected == "run":
-                    value = run_context if run_context is not None else RunContext(context)
-                else:
-                    value = context
+                value = (run_context if run_context is not None else RunContext(context)) \
+                    if param.injected == "run" else context
             elif param.name in values:
                 value = values[param.name]
+            elif param.default is not n.NO_DEFAULT:
+                value = param.default  # a Field(...) default, or a parameter before *args
             else:
                 continue  # the function's own default applies
-            if param.kind is inspect.Parameter.VAR_POSITIONAL:
+            if param.kind is _KINDS.VAR_POSITIONAL:
                 args.extend(value)
-            elif param.kind is inspect.Parameter.POSITIONAL_ONLY:
-                args.append(value)
-            elif param.kind is not inspect.Parameter.VAR_KEYWORD:
+            elif param.kind is _KINDS.POSITIONAL_ONLY or (
+                    param.kind is _KINDS.POSITIONAL_OR_KEYWORD and param.default is not n.NO_DEFAULT
+                    and self._has_var_args):
+                args.append(value)  # before *args, positional-or-keyword parameters go by position
+            elif param.kind is not _KINDS.VAR_KEYWORD:
                 kwargs[param.name] = value
         known = {p.name for p in self._params}
         kwargs.update({k: v for k, v in values.items() if k not in known})  # **kwargs extras
         return self(*args, **kwargs)
+
+    @functools.cached_property
+    def _has_var_args(self) -> bool:
+        return any(p.kind is _KINDS.VAR_POSITIONAL for p in self._params)
 
     def invoke(self, arguments: str | Mapping[str, Any] | None = None, *, context: Any = None) -> Any:
         """Validate, coerce and call: ``tool.invoke('{"city": "Paris"}')``.
@@ -290,8 +318,14 @@ def _signature(func: Callable) -> list[_Sig]:
     return params
 
 
-def _hints(func: Callable) -> dict[str, Any]:
+def _hints(func: Callable[..., Any]) -> dict[str, Any]:
     """The resolved type hints; plain (non-string) annotations skip get_type_hints' evaluation."""
+    if isinstance(func, functools.partial):
+        func = func.func
+    if hasattr(func, "__wrapped__"):
+        func = inspect.unwrap(func)
+    elif not inspect.isfunction(func) and not inspect.ismethod(func) and callable(func):
+        func = type(func).__call__
     annotations = getattr(func, "__annotations__", None)
     if annotations is not None and not any(isinstance(v, str) for v in annotations.values()):
         return {k: (type(None) if v is None else v) for k, v in annotations.items()}
@@ -320,45 +354,100 @@ def _has_forward_ref(hint: Any) -> bool:
     return any(_has_forward_ref(arg) for arg in args)
 
 
-def _node(hint: Any, strict: bool, where: str) -> n.Node:
+def _node(hint: Any, strict: bool, where: str, namespace: dict[str, Any] | None = None) -> n.Node:
     try:
-        return node_for(hint, strict, where)
+        return node_for(hint, strict, where, namespace)
     except SchemaError as exc:
         if str(exc).startswith(where):
             raise
         raise SchemaError(f"{where}: {exc}") from None
 
 
-def _unwrap(func: Any) -> tuple[Callable, str | None]:
-    """The function to analyse, and how it binds: None, 'instance' or 'class'."""
+def _unwrap(func: Any) -> tuple[Callable[..., Any], str | None]:
+    """The function to analyse, and how it binds: None, 'instance' or 'class'.
+
+    The descriptor decides: a ``staticmethod`` binds nothing, a ``classmethod`` the class, a
+    function defined in a class body the instance (whatever its first parameter is called),
+    a bound method is already bound.
+    """
     if isinstance(func, Tool):
         return func._func, func._binding
     if isinstance(func, staticmethod):
         return func.__func__, None
     if isinstance(func, classmethod):
         return func.__func__, "class"
-    if inspect.ismethod(func):
+    if inspect.ismethod(func) or isinstance(func, functools.partial):
         return func, None  # already bound: the signature has no self
     if inspect.isfunction(func):
         code = func.__code__
-        params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
         qualname = func.__qualname__.split(".")
         in_class = len(qualname) > 1 and qualname[-2] != "<locals>"
-        if in_class and params and params[0] in ("self", "cls"):
-            return func, "instance" if params[0] == "self" else "class"
+        if in_class and code.co_argcount + code.co_posonlyargcount > 0 and not hasattr(func, "__wrapped__"):
+            return func, "instance"
         return func, None
     if callable(func):
+        if hasattr(func, "__wrapped__"):  # made with functools.update_wrapper / wraps
+            return func, None
         return func.__call__, None  # a callable object: its bound __call__
     raise SchemaError(f"@tool needs a function or callable object, got {type(func).__name__}")
 
 
+def _docs(original: Any, target: Any) -> Any:
+    """The parsed docstring: a callable object's class docstring gives the description, its
+    ``__call__`` docstring the parameters (either may hold both); wrappers and partials are read
+    through to the function they wrap."""
+    if isinstance(original, functools.partial):
+        return parse_docstring(inspect.unwrap(original.func).__doc__)
+    if _is_instance(original) and not hasattr(original, "__wrapped__"):
+        own = parse_docstring(type(original).__doc__)
+        call = parse_docstring(getattr(type(original).__call__, "__doc__", None))
+        return type(own)(own.description or call.description, {**own.params, **call.params},
+                         call.returns or own.returns)
+    return parse_docstring(inspect.unwrap(target).__doc__ if hasattr(target, "__wrapped__") else target.__doc__)
+
+
+def _field_default(default: Any) -> tuple[Any, Any]:
+    """A pydantic ``Field(...)`` given as a parameter default -> (the real default or empty, the FieldInfo)."""
+    kind = type(default)
+    if not (kind.__module__.startswith("pydantic") and kind.__name__ == "FieldInfo"):
+        return default, None
+    factory = getattr(default, "default_factory", None)
+    if factory is not None:
+        return factory(), default
+    if default.is_required():
+        return _KINDS.empty, default
+    return default.default, default
+
+
+def _resolved_hints(func: Callable[..., Any], where: str) -> dict[str, Any]:
+    """The function's resolved hints; a SchemaError names the parameter whose hint fails."""
+    try:
+        return _hints(func)
+    except Exception as exc:  # NameError for an unresolved forward reference, and friends
+        target = inspect.unwrap(func.func if isinstance(func, functools.partial) else func)
+        annotations = getattr(target, "__annotations__", {}) or {}
+        globalns = getattr(target, "__globals__", {})
+        for name, annotation in annotations.items():
+            probe = types.SimpleNamespace(__annotations__={name: annotation}, __globals__=globalns)
+            try:
+                typing.get_type_hints(probe, globalns=globalns)
+            except Exception as inner:
+                what = "the return type" if name == "return" else f"parameter {name!r}"
+                raise SchemaError(f"{where}, {what}: cannot resolve the type hint {annotation!r}: {inner}; import "
+                                  f"or define the referenced types at module level") from inner
+        raise SchemaError(f"{where}: cannot resolve the type hints: {exc}; import or define the referenced "
+                          f"types at module level") from exc
+
+
 def _is_instance(func: Any) -> bool:
-    return callable(func) and not isinstance(func, (staticmethod, classmethod, Tool)) and \
+    return callable(func) and not isinstance(func, (staticmethod, classmethod, Tool, functools.partial)) and \
         not inspect.isfunction(func) and not inspect.ismethod(func)
 
 
-def _default_name(original: Any, target: Callable) -> str:
-    if _is_instance(original):
+def _default_name(original: Any, target: Callable[..., Any]) -> str:
+    if isinstance(original, functools.partial):
+        return str(getattr(inspect.unwrap(original.func), "__name__", "partial"))
+    if _is_instance(original) and not hasattr(original, "__wrapped__"):
         return re.sub(r"(?<!^)(?=[A-Z])", "_", type(original).__name__).lower()
     return target.__name__
 

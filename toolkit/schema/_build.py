@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import collections.abc as cabc
 import dataclasses
 import datetime
@@ -9,6 +10,7 @@ import decimal
 import enum
 import pathlib
 import sys
+import threading
 import types
 import typing
 import uuid
@@ -47,10 +49,14 @@ _STRING_TYPES[datetime.datetime] = (_STRING_TYPES[datetime.datetime][0], _parse_
 class Context:
     """State of one build: strict mode, records being built (for recursion), where we are."""
 
-    def __init__(self, strict: bool = False, where: str = "") -> None:
+    def __init__(self, strict: bool = False, where: str = "", namespace: dict[str, Any] | None = None) -> None:
         self.strict = strict
         self.where = where
         self.building: dict[type, n.RecordNode] = {}
+        #: where forward references are looked up (the module of the function or class)
+        self.namespace = namespace or {}
+        self.aliases: dict[str, n.AliasNode] = {}
+        self.resolved: dict[tuple[int, str], n.Node] = {}
 
     def error(self, tp: Any, advice: str) -> SchemaError:
         where = f"{self.where}: " if self.where else ""
@@ -63,24 +69,72 @@ def _type_name(tp: Any) -> str:
     return repr(tp).replace("typing.", "")
 
 
-_cache: dict[tuple, n.Node] = {}
+#: Most type hints kept built. Keys hold the hint, so a class stays alive while its entry is in
+#: the cache; the bound makes that temporary.
+CACHE_SIZE = 512
 
 
-def node_for(tp: Any, strict: bool = False, where: str = "") -> n.Node:
-    """The (cached) node of a type hint."""
-    try:
+class _LRU:
+    """A small thread-safe LRU of built nodes."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data: collections.OrderedDict[Any, n.Node] = collections.OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: Any) -> n.Node | None:
+        with self.lock:
+            node = self.data.get(key)
+            if node is not None:
+                self.data.move_to_end(key)
+            return node
+
+    def put(self, key: Any, node: n.Node) -> None:
+        with self.lock:
+            self.data[key] = node
+            self.data.move_to_end(key)
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.data.clear()
+
+
+_cache = _LRU(CACHE_SIZE)
+
+
+def cache_key(tp: Any) -> Any:  # noqa: D103 (documented below)
+    """A key that tells apart hints Python calls equal: ``Union[int, float] == Union[float, int]``
+    and ``Literal[1] == Literal[True]``-like cases differ in order or kind, which change the
+    schema and the coercion. Classes are compared by identity, arguments in order."""
+    if isinstance(tp, (str, typing.ForwardRef)):
+        raise TypeError("a forward reference depends on its module: not cached")
+    args = typing.get_args(tp)
+    if not args:
+        return (type(tp), tp)
+    origin = typing.get_origin(tp)
+    metadata = getattr(tp, "__metadata__", ())
+    return (origin, tuple(cache_key(a) if not isinstance(a, (list, tuple)) else
+                          tuple(cache_key(x) for x in a) for a in args),
+            tuple((type(m), m) for m in metadata))
+
+
+def node_for(tp: Any, strict: bool = False, where: str = "", namespace: dict[str, Any] | None = None) -> n.Node:
+    """The (cached) node of a type hint: a function of the hint alone, whatever was built before.
+
+    ``namespace`` resolves forward references left inside hints (recursive aliases)."""
+    if type(tp) is type and tp in _SCALARS:
         return _SCALARS[tp]
-    except (KeyError, TypeError):
-        pass
-    key = (tp, strict)
     try:
-        return _cache[key]
-    except KeyError:
-        pass
-    except TypeError:  # unhashable metadata inside Annotated
-        return build(tp, Context(strict, where))
-    node = build(tp, Context(strict, where))
-    _cache[key] = node
+        key = (cache_key(tp), strict)
+        node = _cache.get(key)
+    except TypeError:  # unhashable metadata inside Annotated, or a forward reference
+        return build(tp, Context(strict, where, namespace))
+    if node is not None:
+        return node
+    node = build(tp, Context(strict, where, namespace))
+    _cache.put(key, node)
     return node
 
 
@@ -101,8 +155,8 @@ def build(tp: Any, ctx: Context) -> n.Node:
         return n.AnyNode()
     if tp is None or tp is _NoneType:
         return n.NoneNode()
-    if isinstance(tp, str) or isinstance(tp, typing.ForwardRef):
-        raise ctx.error(tp, "the forward reference could not be resolved; define the type at module level")
+    if isinstance(tp, (str, typing.ForwardRef)):
+        return _forward(tp, ctx)
     if isinstance(tp, typing.TypeVar):
         raise ctx.error(tp, "type variables have no schema; use a concrete type")
     supertype = getattr(tp, "__supertype__", None)
@@ -171,6 +225,35 @@ def build(tp: Any, ctx: Context) -> n.Node:
     raise ctx.error(tp, "use a standard type such as str, int, list[str], a dataclass, a TypedDict or a NamedTuple")
 
 
+def _forward(tp: str | typing.ForwardRef, ctx: Context) -> n.Node:
+    """A name left unresolved inside a hint (``list["JSON"]``): looked up in the module; a
+    recursive alias refers back to itself through ``$defs``."""
+    name = tp if isinstance(tp, str) else tp.__forward_arg__
+    if name in ctx.aliases:
+        alias = ctx.aliases[name]
+        alias.recursive = True
+        return n.RefNode(alias)  # type: ignore[arg-type]
+    if (id(ctx.namespace), name) in ctx.resolved:
+        return ctx.resolved[(id(ctx.namespace), name)]
+    value: Any = ctx.namespace
+    for i, part in enumerate(name.split(".")):
+        value = value.get(part, _MISSING) if i == 0 else getattr(value, part, _MISSING)
+        if value is _MISSING or not part.isidentifier():
+            raise ctx.error(tp, "the forward reference could not be resolved; define the type at module level")
+    alias = n.AliasNode(name.rsplit(".", 1)[-1])
+    ctx.aliases[name] = alias
+    try:
+        alias.inner = build(value, ctx)
+    finally:
+        del ctx.aliases[name]
+    node = alias if alias.recursive else alias.inner
+    ctx.resolved[(id(ctx.namespace), name)] = node
+    return node
+
+
+_MISSING = object()
+
+
 def _any(ctx: Context, tp: Any) -> n.Node:
     if ctx.strict:
         raise ctx.error(tp, "strict mode needs the item type, e.g. list[str]")
@@ -230,7 +313,7 @@ def _record(tp: type, ctx: Context) -> n.Node:
         target = ctx.building[tp]
         target.recursive = True
         return n.RefNode(target)
-    cached = _cache.get((tp, ctx.strict))
+    cached = _cache.get(((type(tp), tp), ctx.strict))
     if cached is not None:
         return cached
 
@@ -263,7 +346,9 @@ def _record(tp: type, ctx: Context) -> n.Node:
 
     record = n.RecordNode(tp.__name__, build_value, strict=ctx.strict, description=doc.description or None)
     ctx.building[tp] = record
-    outer_where = ctx.where
+    outer_where, outer_namespace = ctx.where, ctx.namespace
+    module = sys.modules.get(tp.__module__)
+    ctx.namespace = vars(module) if module is not None else {}
     try:
         for name, hint, required, default in members:
             ctx.where = f"{outer_where + ': ' if outer_where else ''}{tp.__qualname__}.{name}"
@@ -275,9 +360,9 @@ def _record(tp: type, ctx: Context) -> n.Node:
             field.strict_null_default = ctx.strict and not required
             record.fields[name] = field
     finally:
-        ctx.where = outer_where
+        ctx.where, ctx.namespace = outer_where, outer_namespace
         del ctx.building[tp]
-    _cache[(tp, ctx.strict)] = record
+    _cache.put(((type(tp), tp), ctx.strict), record)
     return record
 
 

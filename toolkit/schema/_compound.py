@@ -233,6 +233,10 @@ class RecordNode(Node):
                 prop = {"anyOf": [prop, {"type": "null"}]}
             if field.description and "description" not in prop:  # Annotated text wins
                 prop = {**prop, "description": field.description}
+            elif field.description and isinstance(field.node, RecordNode) and \
+                    prop.get("description") == field.node.description:
+                # the parameter's own text wins over its class docstring, which follows it
+                prop = {**prop, "description": f"{field.description}\n\n{field.node.description}"}
             if field.default is not NO_DEFAULT and not self.strict:
                 encoded = _json_default(field.default)
                 if encoded is not NO_DEFAULT:
@@ -310,6 +314,38 @@ class RefNode(Node):
 
     def expected(self):
         return self.target.expected()
+
+
+class AliasNode(Node):
+    """A recursive type alias (``JSON = Union[..., list["JSON"]]``): its body goes to ``$defs``."""
+
+    __slots__ = ("name", "inner", "recursive")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.inner: Node | None = None
+        self.recursive = False
+
+    @property
+    def nullable(self) -> bool:  # type: ignore[override]
+        return bool(self.inner is not None and self.inner.nullable)
+
+    def schema(self, defs):
+        assert self.inner is not None
+        if not self.recursive:
+            return self.inner.schema(defs)
+        name, known = defs.name_for(self, self.name)
+        if not known:
+            defs.schemas[name] = self.inner.schema(defs)
+        return {"$ref": f"#/$defs/{name}"}
+
+    def coerce(self, value, path, errors, lenient=True):
+        assert self.inner is not None
+        return self.inner.coerce(value, path, errors, lenient)
+
+    def expected(self):
+        assert self.inner is not None
+        return self.inner.expected()
 
 
 class ExternalNode(Node):

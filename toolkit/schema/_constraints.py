@@ -58,6 +58,14 @@ def apply_metadata(node: n.Node, metadata: tuple, ctx: Any) -> n.Node:
             continue
         if module != "annotated_types" and not module.startswith("pydantic"):
             continue  # other metadata is the user's business
+        pattern = getattr(item, "pattern", None)
+        if isinstance(pattern, str):  # pydantic Field(pattern=...)
+            import re
+
+            compiled = re.compile(pattern)
+            keywords["pattern"] = pattern
+            checks.append((lambda v, c=compiled: isinstance(v, str) and c.search(v) is not None,
+                           f"must match the pattern {pattern!r}"))
         if kind in _BOUNDS:
             attr, keyword, op, message = _BOUNDS[kind]
             bound = getattr(item, attr)

@@ -10,6 +10,7 @@ models really send (``"42"`` for 42, ``"true"`` for true, an array encoded as a 
 from __future__ import annotations
 
 from ._compound import (
+    AliasNode,
     ArrayNode,
     ConstrainedNode,
     ExternalNode,
@@ -35,6 +36,7 @@ from ._scalars import (
 )
 
 __all__ = [
+    "AliasNode",
     "INVALID", "NO_DEFAULT", "AnyNode", "ArrayNode", "BoolNode", "ConstrainedNode", "DecimalNode", "Defs", "EnumNode",
     "ExternalNode", "Field", "FloatNode", "IntNode", "MapNode", "Node", "NoneNode", "ParsedStrNode", "RecordNode",
     "RefNode", "StrNode", "TupleNode", "UnionNode", "decode_base64", "describe", "format_path", "json_kind",

@@ -6,6 +6,7 @@ already loaded by the user's code.
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
 from . import _nodes as n
@@ -30,26 +31,55 @@ def _clean(schema: Any, strict: bool) -> Any:
         for name, prop in out["properties"].items():
             if name not in required:
                 prop.pop("default", None)
-                out["properties"][name] = {"anyOf": [prop, {"type": "null"}]}
+                if not _accepts_null(prop):
+                    out["properties"][name] = {"anyOf": [prop, {"type": "null"}]}
         out["required"] = list(out["properties"])
         out["additionalProperties"] = False
     return out
 
 
-def _optional_fields(model: type) -> set[str]:
-    return {name for name, field in model.model_fields.items() if not field.is_required()}
+def _accepts_null(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "null" or any(isinstance(o, dict) and o.get("type") == "null"
+                                               for o in schema.get("anyOf", ()))
+
+
+def _models_in(annotation: Any) -> list[type]:
+    """The pydantic models an annotation holds (through Optional, unions, lists, dicts)."""
+    import pydantic
+
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+
+
+def _drop_null_defaults(model: type, value: Any) -> Any:
+    """Strict mode: null on an optional field means "use the model's default", at any depth."""
+    if isinstance(value, list):
+        return [_drop_null_defaults(model, item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, item in value.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            out[key] = item
+            continue
+        if item is None and not field.is_required():
+            continue
+        for inner in _models_in(field.annotation):
+            item = _drop_null_defaults(inner, item) if isinstance(item, (dict, list)) else item
+        out[key] = item
+    return out
 
 
 def pydantic_node(model: type, strict: bool) -> n.Node:
     import pydantic
 
     schema = _clean(model.model_json_schema(), strict)
-    optional = _optional_fields(model) if strict else set()
 
-    def validate(value: Any, path: tuple, errors: list) -> Any:
-        if optional and isinstance(value, dict):
-            # strict mode: null on an optional field means "use the model's default"
-            value = {k: v for k, v in value.items() if not (v is None and k in optional)}
+    def validate(value: Any, path: tuple[Any, ...], errors: list[tuple[str, str]]) -> Any:
+        if strict:
+            value = _drop_null_defaults(model, value)
         try:
             return model.model_validate(value)
         except pydantic.ValidationError as exc:
