@@ -25,6 +25,7 @@ def get_balance(account: Annotated[Account, Injected], ctx: RunContext, currency
     return f"{account.user} has {account.balance:.2f} {currency} (call {ctx.tool_call_id})"
 
 
-print(get_balance.parameters)  # only "currency": the account is never shown to the model
-result = run("How much money do I have?", tools=[get_balance], context=Account("ada", 1234.5))
-print(result.output)
+if __name__ == "__main__":
+    print(get_balance.parameters)  # only "currency": the account is never shown to the model
+    result = run("How much money do I have?", tools=[get_balance], context=Account("ada", 1234.5))
+    print(result.output)

@@ -8,10 +8,21 @@ import sys
 
 from toolkit import LightLLMClient
 
-picture = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "picture.png").resolve()
-with LightLLMClient(allowed_image_dirs=[picture.parent]) as client:
-    answer = client.chat.completions.create(messages=[{"role": "user", "content": [
-        {"type": "text", "text": "What is in this picture?"},
-        {"type": "image_url", "image_url": {"url": str(picture)}},
-    ]}], max_tokens=200)
-    print(answer.choices[0].message.content)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(f"usage: python {argv[0]} PICTURE  (a .png/.jpg file to describe)", file=sys.stderr)
+        return 2
+    picture = pathlib.Path(argv[1]).resolve()
+    with LightLLMClient(allowed_image_dirs=[picture.parent]) as client:
+        answer = client.chat.completions.create(messages=[{"role": "user", "content": [
+            {"type": "text", "text": "What is in this picture?"},
+            {"type": "image_url", "image_url": {"url": str(picture)}},
+        ]}], max_tokens=200)
+        print(answer.choices[0].message.content)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -7,7 +7,8 @@ from tools import get_weather
 
 from toolkit import run
 
-result = run("What's the weather in Paris and in Rome? Answer in one sentence.", tools=[get_weather])
-for call in result.tool_calls:
-    print(f"{call.name}({call.arguments}) -> {call.content}  [{call.seconds * 1000:.1f} ms]")
-print(result.output)
+if __name__ == "__main__":
+    result = run("What's the weather in Paris and in Rome? Answer in one sentence.", tools=[get_weather])
+    for call in result.tool_calls:
+        print(f"{call.name}({call.arguments}) -> {call.content}  [{call.seconds * 1000:.1f} ms]")
+    print(result.output)

@@ -86,7 +86,7 @@ def lightllm_qwen25_parse(text: str, tool_names: set[str]) -> tuple[str, list | 
     for block in _TOOL_BLOCK.findall(text):
         try:
             value = json.loads(block.strip())
-        except ValueError:
+        except (ValueError, RecursionError):  # left in content, as LightLLM leaves what it cannot parse
             continue
         for item in value if isinstance(value, list) else [value]:
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
@@ -97,6 +97,20 @@ def lightllm_qwen25_parse(text: str, tool_names: set[str]) -> tuple[str, list | 
     if not calls:
         return text, []
     return text.split("<tool_call>", 1)[0].strip(), calls
+
+
+def _unanswered_calls(messages: list) -> list[str]:
+    missing: list[str] = []
+    for i, message in enumerate(messages):
+        if message.get("role") != "assistant" or not message.get("tool_calls"):
+            continue
+        answered = set()
+        for later in messages[i + 1:]:
+            if later.get("role") != "tool":
+                break
+            answered.add(later.get("tool_call_id"))
+        missing += [str(c.get("id")) for c in message["tool_calls"] if c.get("id") not in answered]
+    return missing
 
 
 def tokens_of(text: str, size: int = 3) -> list[str]:
@@ -461,6 +475,11 @@ class _Handler(BaseHTTPRequestHandler):
                     self._send(422, {"detail": [{"type": "string_type", "loc": ["body", "messages", i, "tool_calls"],
                                                  "msg": "Input should be a valid string", "input": None}]})
                     return
+        unanswered = _unanswered_calls(body["messages"])
+        if unanswered:  # as OpenAI-style servers answer a transcript with a call left unanswered
+            self._send(400, e1(400, "An assistant message with 'tool_calls' must be followed by tool messages "
+                                    f"responding to each 'tool_call_id'. Missing: {', '.join(unanswered)}"))
+            return
         for key in ("temperature", "top_p", "top_k", "n", "presence_penalty", "frequency_penalty"):
             if key in body and body[key] is None:
                 self._send(500, "Internal Server Error", content_type="text/plain")

@@ -485,12 +485,14 @@ def iter_run(input: Any, tools: Iterable[Any] = (), *, client: Any = None, model
              system: str | None = None, max_steps: int = 10, parallel: bool = True, tool_choice: Any = "auto",
              context: Any = None, approve: Callable[[ToolCallRequest], Any] | None = None,
              on_tool_error: str = "feed", max_result_chars: int = DEFAULT_MAX_RESULT_CHARS, max_workers: int = 8,
-             **sampling: Any) -> Iterator[Event]:
+             extra_body: Mapping[str, Any] | None = None, **sampling: Any) -> Iterator[Event]:
     """The loop as a generator of events: ``ModelResponse``, ``ToolCallStarted``, ``ToolResult``
     and, last, ``Final`` (whose ``result`` is the ``RunResult``). Arguments as for ``run``.
 
     Options are checked when this is called, before any request is sent."""
     _check_sampling("iter_run()", sampling)
+    if extra_body is not None:
+        sampling["extra_body"] = dict(extra_body)
     options = _Options(max_steps=max_steps, parallel=parallel, tool_choice=tool_choice, context=context,
                        approve=approve, on_tool_error=on_tool_error, max_result_chars=max_result_chars,
                        max_workers=max_workers)
@@ -502,7 +504,7 @@ def run(input: Any, tools: Iterable[Any] = (), *, client: Any = None, model: str
         system: str | None = None, max_steps: int = 10, parallel: bool = True, tool_choice: Any = "auto",
         context: Any = None, approve: Callable[[ToolCallRequest], Any] | None = None,
         on_tool_error: str = "feed", max_result_chars: int = DEFAULT_MAX_RESULT_CHARS, max_workers: int = 8,
-        **sampling: Any) -> RunResult:
+        extra_body: Mapping[str, Any] | None = None, **sampling: Any) -> RunResult:
     """Run the tool-calling loop to the model's final answer.
 
     Args:
@@ -523,6 +525,7 @@ def run(input: Any, tools: Iterable[Any] = (), *, client: Any = None, model: str
             call of that answer has finished and been recorded).
         max_result_chars: Longest tool result sent back (longer ones are cut with a marker).
         max_workers: Most tool calls of one answer run at once.
+        extra_body: Server-specific fields sent with every model call, as they are.
         **sampling: temperature, top_p, top_k, max_tokens, stop, seed, penalties, ... and
             ``extra_body={...}`` for server-specific fields; an unknown keyword is a ``TypeError``.
 
@@ -536,7 +539,7 @@ def run(input: Any, tools: Iterable[Any] = (), *, client: Any = None, model: str
     for event in iter_run(input, tools, client=client, model=model, system=system, max_steps=max_steps,
                           parallel=parallel, tool_choice=tool_choice, context=context, approve=approve,
                           on_tool_error=on_tool_error, max_result_chars=max_result_chars, max_workers=max_workers,
-                          **sampling):
+                          extra_body=extra_body, **sampling):
         if isinstance(event, Final):
             return event.result
     raise AssertionError("iter_run ended without a final event")  # pragma: no cover

@@ -10,12 +10,15 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["RepairError", "repair_arguments"]
 
 _FENCE = re.compile(r"^\s*```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.S)
 _MAX_LITERAL = 100_000  # literal_eval of huge inputs is slow; a model rarely needs more
+#: Deepest nesting of arrays/objects accepted in arguments (deeper input is refused before parsing).
+MAX_DEPTH = 100
 
 
 class RepairError(ValueError):
@@ -34,32 +37,71 @@ def repair_arguments(raw: Any) -> tuple[dict, bool]:
         return {}, False
     if not isinstance(raw, str):
         raise RepairError(f"arguments must be a JSON object, got {type(raw).__name__}")
+    if _depth(raw) > MAX_DEPTH:
+        raise RepairError(f"the arguments are nested more than {MAX_DEPTH} levels deep; send flatter JSON")
     try:
         value = json.loads(raw)
-    except ValueError as exc:
-        first_error = exc
+    except json.JSONDecodeError as exc:
+        first_error: str = f"{exc.msg} at position {exc.pos}"
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of thousands of digits
+        raise RepairError(f"the arguments cannot be read ({_reason(exc)}); send one JSON object") from None
     else:
         return _as_object(value, repaired=False)
     for candidate in _candidates(raw):
         try:
             value = json.loads(candidate)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         return _as_object(value, repaired=True)
     literal = _python_literal(raw)
     if literal is not None:
         return _as_object(literal, repaired=True)
-    raise RepairError(f"the arguments are not valid JSON ({first_error.msg} at position {first_error.pos}); "
-                      f"send one JSON object")
+    raise RepairError(f"the arguments are not valid JSON ({first_error}); send one JSON object")
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    text = str(exc)
+    return "an integer has too many digits" if "integer string conversion" in text else text[:200]
+
+
+def _depth(text: str) -> int:
+    """How deeply brackets nest (strings skipped); stops counting past MAX_DEPTH."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0
+    depth = deepest = 0
+    in_str = escape = False
+    for ch in text:
+        if in_str:
+            if escape:
+                escape = False
+            elif ch == "\\":
+                escape = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_DEPTH:
+                    return deepest
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def _as_object(value: Any, *, repaired: bool) -> tuple[dict, bool]:
     for _ in range(2):  # encoded twice (or three times)
         if not isinstance(value, str):
             break
+        if _depth(value) > MAX_DEPTH:
+            raise RepairError(f"the arguments are nested more than {MAX_DEPTH} levels deep; send flatter JSON")
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise RepairError("the arguments are a string, not a JSON object; send one JSON object") from None
         repaired = True
     if not isinstance(value, dict):
@@ -68,7 +110,7 @@ def _as_object(value: Any, *, repaired: bool) -> tuple[dict, bool]:
     return value, repaired
 
 
-def _candidates(raw: str):
+def _candidates(raw: str) -> Iterator[str]:
     text = raw
     fenced = _FENCE.match(text)
     if fenced:

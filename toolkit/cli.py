@@ -34,9 +34,24 @@ def load_tools(target: str) -> list[Tool]:
             module = importlib.import_module(target)
         except ImportError as exc:
             raise ToolkitError(f"cannot import {target!r}: {exc}") from exc
-    tools = [value for value in vars(module).values() if isinstance(value, Tool)]
+    tools = module_tools(module)
     if not tools:
         raise ToolkitError(f"{target} defines no @tool functions at its top level")
+    return tools
+
+
+def module_tools(module: Any) -> list[Tool]:
+    """The module's top-level tools, and the tool methods of its top-level instances
+    (``store = Store()`` gives ``store.stock``); methods taken from a class are skipped."""
+    tools: list[Tool] = []
+    for value in vars(module).values():
+        if isinstance(value, Tool):
+            if not (value._binding == "instance" and value._bound is None):
+                tools.append(value)
+        elif not isinstance(value, type) and type(value).__module__ == module.__name__:
+            for name, attribute in vars(type(value)).items():
+                if isinstance(attribute, Tool) and not name.startswith("_"):
+                    tools.append(getattr(value, name))
     return tools
 
 
@@ -56,6 +71,9 @@ def _client(args: argparse.Namespace) -> Any:
     from .client import LightLLMClient, OpenAICompatibleClient
 
     if getattr(args, "api", "generate") == "openai":
+        if getattr(args, "template", None):
+            raise ToolkitError("--template only applies to --api generate (the /v1 server renders its own "
+                               "template); drop one of them")
         return OpenAICompatibleClient(base_url=args.base_url, tool_parser=args.tool_parser)
     return LightLLMClient(base_url=getattr(args, "base_url", None), chat_template=getattr(args, "template", None),
                           tool_parser=getattr(args, "tool_parser", "qwen25"))
@@ -69,7 +87,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _messages(args: argparse.Namespace) -> list[dict]:
+def _messages(args: argparse.Namespace) -> list[dict[str, Any]]:
     messages = [{"role": "system", "content": args.system}] if args.system else []
     return messages + [{"role": "user", "content": args.prompt}]
 
@@ -85,8 +103,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ._loop import Final, ModelResponse, ToolCallStarted, ToolResult, iter_run
 
     tools = load_tools(args.target)
+    sampling = {k: v for k, v in (("temperature", args.temperature), ("max_tokens", args.max_tokens))
+                if v is not None}
     with _client(args) as client:
-        for event in iter_run(_messages(args), tools, client=client, model=args.model, max_steps=args.max_steps):
+        for event in iter_run(_messages(args), tools, client=client, model=args.model, max_steps=args.max_steps,
+                              **sampling):
             if isinstance(event, ModelResponse) and event.response.choices[0].message.tool_calls:
                 content = event.response.choices[0].message.content
                 if content:
@@ -114,6 +135,9 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="toolkit", description="Give a self-hosted LLM (LightLLM) real tools.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"toolkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("inspect", help="show the schema of every @tool in a file or module")
@@ -132,7 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--base-url", default=None, help="server URL (default: LIGHTLLM_BASE_URL or localhost:8000)")
             p.add_argument("--api", choices=("generate", "openai"), default="generate")
             p.add_argument("--model", default=None)
-            p.add_argument("--max-steps", type=int, default=10)
+            p.add_argument("--max-steps", type=int, default=10, help="most model calls that may use tools")
+            p.add_argument("--temperature", type=float, default=None, help="sampling temperature (0: greedy)")
+            p.add_argument("--max-tokens", type=int, default=None, help="most tokens per model answer")
         p.set_defaults(func=func)
 
     p = sub.add_parser("health", help="check that the server answers")
@@ -144,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        return int(args.func(args))
     except (ToolkitError, ValueError, OSError) as exc:
         print(f"toolkit {args.command}: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
         return 1

@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import functools
 import inspect
+import json
 import re
 import types
 import typing
@@ -222,6 +223,14 @@ class Tool:
             raise ArgumentError([("", f"the arguments are {len(raw)} characters, over the limit of "
                                       f"{self.max_arguments_size}; send shorter arguments")], tool=self.name)
         if isinstance(raw, Mapping):
+            try:  # the same cap as for text: the size the arguments have as JSON
+                size = len(json.dumps(raw, ensure_ascii=False, default=str))
+            except (ValueError, TypeError, RecursionError):
+                raise ArgumentError([("", "the arguments cannot be written as JSON (nested too deeply, or a "
+                                          "value too large); send one flatter JSON object")], tool=self.name) from None
+            if size > self.max_arguments_size:
+                raise ArgumentError([("", f"the arguments are {size} characters as JSON, over the limit of "
+                                          f"{self.max_arguments_size}; send shorter arguments")], tool=self.name)
             return dict(raw), False
         try:
             return repair_arguments(raw)

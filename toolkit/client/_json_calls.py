@@ -10,6 +10,7 @@ from ._parser_base import StreamParser
 __all__ = ["HermesParser", "Llama3Parser", "MistralParser", "decode_string_arguments"]
 
 _STRUCT = re.compile(r'["{}\[\],:]')
+_STRUCT_STOP = re.compile(r'["{}\[\],:<]')
 _STRING_END = re.compile(r'["\\]')
 _ARG_KEYS = ("arguments", "parameters")
 
@@ -22,9 +23,13 @@ class _JsonCall:
     """
 
     __slots__ = ("buf", "pos", "depth", "in_str", "str_start", "expect_key", "key", "value_start",
-                 "name", "args_start", "args_end", "args_streamed", "args_is_string", "done")
+                 "name", "args_start", "args_end", "args_streamed", "args_is_string", "done", "stop", "broken")
 
-    def __init__(self) -> None:
+    def __init__(self, stop: str | None = None) -> None:
+        #: the block's end tag: met outside a string before the object closed, it ends the call
+        #: (malformed JSON never swallows the text after its block)
+        self.stop = stop
+        self.broken = False
         self.buf = ""
         self.pos = 0
         self.depth = 0
@@ -64,14 +69,23 @@ class _JsonCall:
                 if self.depth == 1:
                     self._string_closed(buf[self.str_start:i], i)
                 continue
-            m = _STRUCT.search(buf, i)
+            m = (_STRUCT_STOP if self.stop else _STRUCT).search(buf, i)
             if m is None:
                 i = n
                 break
             j = m.start()
             c = buf[j]
             i = j + 1
-            if c == '"':
+            if c == "<":
+                stop = self.stop or ""
+                if buf.startswith(stop, j):
+                    self.done = self.broken = True
+                    i = j
+                    break
+                if n - j < len(stop) and stop.startswith(buf[j:]):
+                    i = j  # maybe the end tag, still arriving
+                    break
+            elif c == '"':
                 self.in_str = True
                 self.str_start = j
             elif c in "{[":
@@ -264,7 +278,7 @@ class _JsonCallParser(StreamParser):
         return True
 
     def _start_call(self) -> None:
-        self.call = _JsonCall()
+        self.call = _JsonCall(self.closers[0] if self.closers else None)
         self.committed = False
         self.state = "call"
         # bare JSON with no marker is only a call when it has both a name and arguments

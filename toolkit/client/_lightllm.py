@@ -10,7 +10,7 @@ from .._exceptions import APIResponseValidationError
 from ._client import (BaseClient, completion_id, normalize_messages, normalize_tools, tool_choice_name,
                       with_call_arguments)
 from ._parsers import parse_tool_calls
-from ._template import ChatTemplate
+from ._template import ChatTemplate, neutralize
 from ._transport import ResponseLimits
 from ._types import ChatCompletion, ChatCompletionMessage, Choice, CompletionUsage
 
@@ -94,8 +94,9 @@ class LightLLMClient(BaseClient):
                                            **{**self.template_variables, **variables})
         return prompt, images
 
-    def _template_message(self, message: dict, images: list) -> dict:
-        """What a template expects: arguments as objects (not JSON strings), content never None."""
+    def _template_message(self, message: dict[str, Any], images: list[dict[str, str]]) -> dict[str, Any]:
+        """What a template expects: arguments as objects (not JSON strings), content never None,
+        reasoning as ``reasoning_content``, and untrusted text unable to forge turns."""
         out = dict(message)
         content = out.get("content")
         if content is None:
@@ -104,7 +105,21 @@ class LightLLMClient(BaseClient):
             for part in content:
                 if isinstance(part, Mapping) and part.get("type") in ("image_url", "image"):
                     images.append(self.images.resolve(part))
+        role = out.get("role")
+        if (role == "tool" and not self.trust_tool_output) or (role == "user" and self.neutralize_user_content):
+            out["content"] = self._neutralized(out["content"])
+        if role == "assistant" and out.get("reasoning") and "reasoning_content" not in out:
+            out["reasoning_content"] = out["reasoning"]  # the name Qwen3/QwQ/GLM templates read
         return with_call_arguments(out, _decoded)
+
+    def _neutralized(self, content: Any) -> Any:
+        specials = self.chat_template.special_strings
+        if isinstance(content, str):
+            return neutralize(content, specials)
+        if isinstance(content, list):
+            return [{**part, "text": neutralize(part["text"], specials)}
+                    if isinstance(part, Mapping) and isinstance(part.get("text"), str) else part for part in content]
+        return content
 
     def _body(self, messages, tools, tool_choice, params, extra_body) -> tuple[dict, str, list[dict] | None]:
         params = dict(params)
@@ -184,8 +199,8 @@ def _decoded(arguments: Any) -> Any:
     if isinstance(arguments, str):
         try:
             return json.loads(arguments)
-        except ValueError:
-            pass  # not JSON: the template shows it as it is
+        except (ValueError, RecursionError):
+            pass  # not JSON (or too deep to read): the template shows it as it is
     return arguments
 
 

@@ -68,6 +68,8 @@ class OpenAICompatibleClient(BaseClient):
             if calls and content == "":
                 content = None
             reasoning = message.get("reasoning") or message.get("reasoning_content") or None
+            if isinstance(reasoning, str):  # LightLLM's parser leaves the newline before </think>
+                reasoning = reasoning.strip() or None
             choices.append(Choice(index=raw.get("index", i), finish_reason=reason,
                                   message=ChatCompletionMessage(role=message.get("role") or "assistant",
                                                                 content=content, tool_calls=calls or None,

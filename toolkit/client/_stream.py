@@ -288,6 +288,7 @@ def native_chunks(transport: Any, response: Any, *, model: str, parser: str | No
 def openai_chunks(transport: Any, response: Any, *, parser: str, tools: Any) -> Iterator[ChatCompletionChunk]:
     """``/v1/chat/completions`` stream, normalised; markup left in content is parsed with ``parser``."""
     parsers: dict[int, StreamParser] = {}
+    reasoning = _ReasoningTrim()
     server_calls: dict[int, int] = {}
     own_calls: dict[int, int] = {}
     finished = False
@@ -306,13 +307,16 @@ def openai_chunks(transport: Any, response: Any, *, parser: str, tools: Any) -> 
             if delta.reasoning is None:  # vLLM and others say reasoning_content
                 raw = event["choices"][position].get("delta") or {}
                 delta.reasoning = raw.get("reasoning_content")
+            delta.reasoning = reasoning.trim(choice.index, delta.reasoning)
             calls = []
             for call in delta.tool_calls or ():
                 server_calls[choice.index] = max(server_calls.get(choice.index, 0), (call.index or 0) + 1)
                 calls.append(call)
             content = delta.content
             if tools and content:
-                p = parsers.setdefault(choice.index, get_parser(parser)(tools))
+                p = parsers.get(choice.index)
+                if p is None:
+                    p = parsers[choice.index] = get_parser(parser)(tools)
                 content, extra = _parsed(p.feed(content), choice.index, server_calls, own_calls)
                 calls.extend(extra)
             if choice.finish_reason is not None and tools and choice.index in parsers:
@@ -327,6 +331,28 @@ def openai_chunks(transport: Any, response: Any, *, parser: str, tools: Any) -> 
         yield chunk
     if not finished:
         raise APIConnectionError("the stream ended before the server finished the answer")
+
+
+class _ReasoningTrim:
+    """Per choice: reasoning without the newlines around it (LightLLM leaves one before
+    ``</think>``), as the one-shot answer has it. Newlines at the end of a piece are held back
+    until more reasoning shows they were inside it."""
+
+    def __init__(self) -> None:
+        self.held: dict[int, str] = {}
+
+    def trim(self, index: int, text: str | None) -> str | None:
+        if not text:
+            return text
+        if index not in self.held:
+            text = text.lstrip()
+            if not text:
+                return None
+        else:
+            text = self.held[index] + text
+        body = text.rstrip()
+        self.held[index] = text[len(body):]
+        return body or None
 
 
 def _parsed(events: list, index: int, server_calls: dict, own_calls: dict) -> tuple[str | None, list]:

@@ -13,11 +13,12 @@ import functools
 import json
 import os
 import pathlib
+import re
 from typing import Any, Iterable, Mapping
 
 from .._exceptions import TemplateError
 
-__all__ = ["ChatTemplate", "DEFAULT_TEMPLATE_PATH"]
+__all__ = ["DEFAULT_TEMPLATE_PATH", "ChatTemplate", "neutralize"]
 
 DEFAULT_TEMPLATE_PATH = pathlib.Path(__file__).with_name("templates") / "qwen25.jinja"
 _SPECIAL_TOKENS = ("bos_token", "eos_token", "unk_token", "pad_token")
@@ -148,5 +149,35 @@ class ChatTemplate:
         except Exception as exc:  # the template's own errors surface as Python exceptions
             raise TemplateError(f"chat template {self.name} failed: {type(exc).__name__}: {exc}") from exc
 
+    @functools.cached_property
+    def special_strings(self) -> tuple[str, ...]:
+        """The control strings this template writes (``<|im_start|>``, ``</tool_response>``,
+        ``[INST]``, ``<｜tool▁call▁begin｜>``...) and its special-token variables, longest first:
+        text that must not appear verbatim inside untrusted content."""
+        found = set(_CONTROL.findall(self.source)) | _COMMON_SPECIALS
+        found.update(v for k, v in self.variables.items() if k in _SPECIAL_TOKENS and isinstance(v, str) and v)
+        return tuple(sorted(found, key=lambda t: (-len(t), t)))
+
     def __repr__(self) -> str:
         return f"ChatTemplate({self.name!r})"
+
+
+#: What counts as a control string in a template's source: ``<|...|>`` and ``<｜...｜>`` tokens,
+#: XML-like tags (``<tool_call>``, ``</tool_response>``, ``<think>``), and Mistral's ``[INST]``-style
+#: markers.
+_CONTROL = re.compile(r"<\|[^|\s'\"{}]{1,40}\|>|<｜[^｜\s'\"{}]{1,40}｜>|</?[A-Za-z_][A-Za-z0-9_]{1,30}>|"
+                      r"\[/?[A-Z][A-Z_]{2,20}\]|◁/?think▷")
+ZERO_WIDTH_SPACE = "\u200b"
+#: Special tokens of common tokenizers that templates do not always spell out.
+_COMMON_SPECIALS = frozenset({"<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|eot_id|>", "<|start_header_id|>",
+                              "<|end_header_id|>", "<|begin_of_text|>", "<|end_of_text|>", "<|python_tag|>",
+                              "<|eom_id|>"})
+
+
+def neutralize(text: str, specials: Iterable[str]) -> str:
+    """``text`` with a ZERO WIDTH SPACE (U+200B) put after the first character of every control
+    string in it, so the tokenizer cannot read it as that token or tag; nothing else changes."""
+    for special in specials:
+        if special in text:
+            text = text.replace(special, special[0] + ZERO_WIDTH_SPACE + special[1:])
+    return text

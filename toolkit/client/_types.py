@@ -40,6 +40,9 @@ class _Model:
     _keep_none: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **values: Any) -> None:
+        for key in values:
+            if key not in self._fields:
+                raise _unknown_field(type(self), key)
         for name in self._fields:
             object.__setattr__(self, name, values.get(name))
 
@@ -96,6 +99,14 @@ class _Model:
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._fields if getattr(self, k) is not None)
         return f"{type(self).__name__}({shown})"
+
+
+def _unknown_field(cls: type[_Model], key: str) -> TypeError:
+    import difflib
+
+    close = difflib.get_close_matches(key, list(cls._fields), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return TypeError(f"{cls.__name__} has no field {key!r}{hint} (fields: {', '.join(cls._fields)})")
 
 
 class Function(_Model):

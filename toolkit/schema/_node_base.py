@@ -18,7 +18,10 @@ def format_path(path: tuple) -> str:
 
 def describe(value: Any) -> str:
     """A short description of a JSON value for error messages."""
-    text = json.dumps(value, ensure_ascii=False, default=repr)
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+    except (ValueError, RecursionError):  # an integer too long to print, a structure too deep
+        text = "..."
     kind = json_kind(value)
     if len(text) > 40:
         text = text[:37] + "..."
