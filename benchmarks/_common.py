@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 def per_call(fn: Callable[[], object], *, min_time: float = 0.3, repeat: int = 5) -> float:
@@ -26,7 +26,7 @@ def per_call(fn: Callable[[], object], *, min_time: float = 0.3, repeat: int = 5
     return best
 
 
-def table(rows: list[tuple[str, "float | str | None"]], baseline: str, unit: str = "us") -> str:
+def table(rows: list[tuple[str, float | str | None]], baseline: str, unit: str = "us") -> str:
     """Rows of (name, seconds) as a table with ratios against ``baseline``."""
     scale = {"us": 1e6, "ms": 1e3}[unit]
     base = dict(rows).get(baseline)

@@ -66,7 +66,7 @@ def main() -> None:
         @tool
         def sleepy(i: int) -> int:
             """Sleep."""
-            time.sleep(t)
+            time.sleep(t)  # noqa: B023 (used inside the iteration that defines it)
             return i
 
         server.next_item = lambda body, n=n: "done" if "<tool_response>" in body["inputs"] else \

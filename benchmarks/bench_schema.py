@@ -7,7 +7,7 @@ Each peer builds the schema of the same functions in the same run; figures are Â
 import dataclasses
 import subprocess
 import sys
-from typing import List, Literal, Optional
+from typing import Literal
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from _common import per_call, table  # noqa: E402
@@ -16,7 +16,7 @@ from toolkit import Tool  # noqa: E402
 
 
 def search_flights(origin: str, destination: str, date: str, cabin: Literal["economy", "business", "first"] = "economy",
-                   passengers: int = 1, max_price: Optional[float] = None, airlines: Optional[List[str]] = None) -> list:
+                   passengers: int = 1, max_price: float | None = None, airlines: list[str] | None = None) -> list:
     """Search one-way flights between two airports.
 
     Args:
@@ -32,7 +32,7 @@ def search_flights(origin: str, destination: str, date: str, cabin: Literal["eco
 
 def search_flights_future(origin: "str", destination: "str", date: "str",
                           cabin: 'Literal["economy", "business", "first"]' = "economy", passengers: "int" = 1,
-                          max_price: "Optional[float]" = None, airlines: "Optional[List[str]]" = None) -> "list":
+                          max_price: "float | None" = None, airlines: "list[str] | None" = None) -> "list":
     # the same function as written under `from __future__ import annotations` (string hints)
     pass
 
@@ -44,14 +44,14 @@ search_flights_future.__doc__ = search_flights.__doc__
 class Address:
     street: str
     city: str
-    zip_code: Optional[str] = None
+    zip_code: str | None = None
 
 
 @dataclasses.dataclass
 class Customer:
     name: str
     address: Address
-    tags: List[str] = dataclasses.field(default_factory=list)
+    tags: list[str] = dataclasses.field(default_factory=list)
 
 
 def create_customer(customer: Customer, notify: bool = False) -> str:
@@ -63,7 +63,7 @@ def create_customer(customer: Customer, notify: bool = False) -> str:
     """
 
 
-def resample(values: List[float], factor: int, method: Literal["linear", "nearest"] = "linear") -> list:
+def resample(values: list[float], factor: int, method: Literal["linear", "nearest"] = "linear") -> list:
     """Resample a series.
 
     Parameters

@@ -9,7 +9,6 @@ import sys
 from toolkit import LightLLMClient
 
 
-
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(f"usage: python {argv[0]} PICTURE  (a .png/.jpg file to describe)", file=sys.stderr)

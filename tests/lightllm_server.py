@@ -21,11 +21,11 @@ import binascii
 import collections
 import gzip
 import json
-import urllib.parse
 import re
 import socket
 import threading
 import time
+import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -137,7 +137,7 @@ class LightLLMServer:
 
     # -- control ---------------------------------------------------------------------------------
 
-    def start(self) -> "LightLLMServer":
+    def start(self) -> LightLLMServer:
         server = self
 
         class Handler(_Handler):

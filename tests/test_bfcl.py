@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import keyword
-from typing import Any, Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import pytest
 from typing_extensions import NotRequired, Required, TypedDict

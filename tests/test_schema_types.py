@@ -7,7 +7,7 @@ import decimal
 import pathlib
 import sys
 import uuid
-from typing import Any, Annotated, Dict, FrozenSet, List, Literal, Mapping, Optional, Sequence, Tuple, Union
+from typing import Annotated, Any, Dict, FrozenSet, List, Literal, Mapping, Optional, Sequence, Tuple, Union
 
 import annotated_types as at
 import pytest
@@ -175,7 +175,7 @@ def test_coerce_reports_every_problem(tp, value, problems):
     assert isinstance(info.value, ValueError)
 
 
-@pytest.mark.parametrize("tp", [type, complex, object.__class__, Dict[int, str], list["Nope"]])
+@pytest.mark.parametrize("tp", [type, complex, object.__class__, Dict[int, str], list["Nope"]])  # noqa: F821
 def test_unsupported_types_raise_schema_error(tp):
     with pytest.raises(SchemaError, match="cannot build a JSON Schema"):
         type_schema(tp)

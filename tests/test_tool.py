@@ -227,7 +227,7 @@ def test_fast_signature_matches_inspect():
 def test_string_annotations_resolve_including_nested_forward_references():
     from .types_fixtures import TreeNode
 
-    def grow(tree: "TreeNode", extra: 'list["TreeNode"]' = (), label: 'Annotated[Literal["a", "b"], "A label"]' = "a"):
+    def grow(tree: TreeNode, extra: list[TreeNode] = (), label: Annotated[Literal["a", "b"], "A label"] = "a"):
         """Grow a tree."""
 
     grow.__globals__["TreeNode"] = TreeNode  # as if defined in this module

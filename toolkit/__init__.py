@@ -19,43 +19,104 @@ from typing import TYPE_CHECKING, Any
 
 from ._exceptions import (
     APIConnectionError as APIConnectionError,
+)
+from ._exceptions import (
     APIError as APIError,
+)
+from ._exceptions import (
     APIResponseValidationError as APIResponseValidationError,
+)
+from ._exceptions import (
     APIStatusError as APIStatusError,
+)
+from ._exceptions import (
     APITimeoutError as APITimeoutError,
+)
+from ._exceptions import (
     ArgumentError as ArgumentError,
+)
+from ._exceptions import (
     AuthenticationError as AuthenticationError,
+)
+from ._exceptions import (
     BadRequestError as BadRequestError,
+)
+from ._exceptions import (
     InternalServerError as InternalServerError,
+)
+from ._exceptions import (
     NotFoundError as NotFoundError,
+)
+from ._exceptions import (
     RateLimitError as RateLimitError,
+)
+from ._exceptions import (
     SchemaError as SchemaError,
+)
+from ._exceptions import (
     TemplateError as TemplateError,
+)
+from ._exceptions import (
     ToolExecutionError as ToolExecutionError,
+)
+from ._exceptions import (
     ToolkitError as ToolkitError,
 )
-from .tool import Injected as Injected, RunContext as RunContext, Tool as Tool, tool as tool
+from .tool import Injected as Injected
+from .tool import RunContext as RunContext
+from .tool import Tool as Tool
+from .tool import tool as tool
 
 if TYPE_CHECKING:  # the names below load on first use (see __getattr__); type checkers see them here
     from ._loop import (
         Final as Final,
+    )
+    from ._loop import (
         ModelResponse as ModelResponse,
+    )
+    from ._loop import (
         RunResult as RunResult,
+    )
+    from ._loop import (
         ToolCallRecord as ToolCallRecord,
+    )
+    from ._loop import (
         ToolCallRequest as ToolCallRequest,
+    )
+    from ._loop import (
         ToolCallStarted as ToolCallStarted,
+    )
+    from ._loop import (
         ToolResult as ToolResult,
+    )
+    from ._loop import (
         Usage as Usage,
+    )
+    from ._loop import (
         iter_run as iter_run,
+    )
+    from ._loop import (
         run as run,
+    )
+    from ._loop import (
         run_many as run_many,
     )
     from .client import (
         ChatTemplate as ChatTemplate,
+    )
+    from .client import (
         LightLLMClient as LightLLMClient,
+    )
+    from .client import (
         Limits as Limits,
+    )
+    from .client import (
         OpenAICompatibleClient as OpenAICompatibleClient,
+    )
+    from .client import (
         ResponseLimits as ResponseLimits,
+    )
+    from .client import (
         Timeout as Timeout,
     )
 

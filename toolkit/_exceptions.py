@@ -24,7 +24,8 @@ transcript is lost when something fails.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "APIConnectionError",

@@ -8,7 +8,8 @@ import importlib.util
 import json
 import pathlib
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ._exceptions import ToolkitError
 from .tool import Tool

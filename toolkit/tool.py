@@ -10,7 +10,8 @@ import json
 import re
 import types
 import typing
-from typing import Any, Callable, Generic, Mapping, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
 
 from ._exceptions import ArgumentError, SchemaError
 from ._repair import RepairError, repair_arguments
@@ -184,14 +185,14 @@ class Tool:
             return self._func(self._bound, *args, **kwargs)
         return self._func(*args, **kwargs)
 
-    def __get__(self, instance: Any, owner: type | None = None) -> "Tool":
+    def __get__(self, instance: Any, owner: type | None = None) -> Tool:
         if self._binding == "instance" and instance is not None:
             return self._bind(instance)
         if self._binding == "class":
             return self._bind(owner if owner is not None else type(instance))
         return self
 
-    def _bind(self, target: Any) -> "Tool":
+    def _bind(self, target: Any) -> Tool:
         bound = copy.copy(self)
         bound._bound = target
         return bound

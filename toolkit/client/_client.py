@@ -6,7 +6,8 @@ Parameters not given are not sent, so the server's (model's) defaults apply.
 from __future__ import annotations
 
 import secrets
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from ._parsers import get_parser
 from ._transport import ResponseLimits, Transport
@@ -157,7 +158,7 @@ def tool_choice_name(tool_choice: Any) -> str | None:
 
 
 class _Completions:
-    def __init__(self, client: "BaseClient") -> None:
+    def __init__(self, client: BaseClient) -> None:
         self._client = client
 
     def create(self, *, messages: Iterable[Any], model: str | None = None, tools: Iterable[Any] | None = None,
@@ -187,7 +188,7 @@ class _Completions:
 
 
 class _Chat:
-    def __init__(self, client: "BaseClient") -> None:
+    def __init__(self, client: BaseClient) -> None:
         self.completions = _Completions(client)
 
 
@@ -237,7 +238,7 @@ class BaseClient:
     def close(self) -> None:
         self._transport.close()
 
-    def __enter__(self) -> "BaseClient":
+    def __enter__(self) -> BaseClient:
         return self
 
     def __exit__(self, *exc: Any) -> None:

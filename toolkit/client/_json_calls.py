@@ -77,13 +77,8 @@ class _JsonCall:
             c = buf[j]
             i = j + 1
             if c == "<":
-                stop = self.stop or ""
-                if buf.startswith(stop, j):
-                    self.done = self.broken = True
+                if self._halts_at(buf, j):
                     i = j
-                    break
-                if n - j < len(stop) and stop.startswith(buf[j:]):
-                    i = j  # maybe the end tag, still arriving
                     break
             elif c == '"':
                 self.in_str = True
@@ -111,6 +106,15 @@ class _JsonCall:
                     self.expect_key = True
                     self.key = None
         self.pos = i
+
+    def _halts_at(self, buf: str, j: int) -> bool:
+        """At a ``<`` outside strings: the block's end tag (the object is broken: stop), or maybe
+        its start (wait for more text)."""
+        stop = self.stop or ""
+        if buf.startswith(stop, j):
+            self.done = self.broken = True
+            return True
+        return len(buf) - j < len(stop) and stop.startswith(buf[j:])
 
     def compact(self) -> None:
         """Drop argument text already sent, so a long streamed call keeps a small buffer."""

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .._exceptions import APIResponseValidationError
-from ._client import (BaseClient, completion_id, normalize_messages, normalize_tools, tool_choice_name,
-                      with_call_arguments)
+from ._client import (
+    BaseClient,
+    completion_id,
+    normalize_messages,
+    normalize_tools,
+    tool_choice_name,
+    with_call_arguments,
+)
 from ._parsers import parse_tool_calls
 from ._template import ChatTemplate, neutralize
 from ._transport import ResponseLimits

@@ -9,8 +9,15 @@ from typing import Any
 from .._exceptions import APIResponseValidationError
 from ._client import BaseClient, completion_id, with_call_arguments
 from ._parsers import decode_string_arguments, get_parser, parse_tool_calls
-from ._types import ChatCompletion, ChatCompletionMessage, ChatCompletionMessageToolCall, Choice, CompletionUsage, \
-    Function, new_call_id
+from ._types import (
+    ChatCompletion,
+    ChatCompletionMessage,
+    ChatCompletionMessageToolCall,
+    Choice,
+    CompletionUsage,
+    Function,
+    new_call_id,
+)
 
 __all__ = ["OpenAICompatibleClient"]
 

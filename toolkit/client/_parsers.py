@@ -22,7 +22,8 @@ Rules shared by every format (see the README for why):
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ._json_calls import HermesParser, Llama3Parser, MistralParser, decode_string_arguments
 from ._parser_base import StreamParser
@@ -49,93 +50,110 @@ class Qwen3CoderParser(StreamParser):
         self.param = ""
 
     def _step(self, final: bool) -> None:
-        while True:
-            if self.state == "text":
-                marker, pos = self._text_until_marker(final)
-                if pos < 0:
-                    return
-                if marker == "<tool_call>":
-                    self.raw = marker
-                    self.buf = self.buf[len(marker):]
-                    self.state = "block"
-                else:
-                    self.raw = ""
-                    self.state = "function"
-            elif self.state == "block":  # after <tool_call>: expect <function=
-                stripped = self.buf.lstrip()
-                if not stripped or (not final and "<function=".startswith(stripped)):
-                    if final:
-                        self._fail()
-                    return
-                if not stripped.startswith("<function="):
-                    self._fail()
-                    continue
-                self.raw += self.buf[:len(self.buf) - len(stripped)]
-                self.buf = stripped
-                self.state = "function"
-            elif self.state == "function":  # <function=NAME>
-                end = self.buf.find(">")
-                if end < 0:
-                    if final or len(self.buf) > 300:
-                        self._fail()
-                        continue
-                    return
-                name = self.buf[len("<function="):end].strip()
-                if not name or "<" in name or "\n" in name:
-                    self._fail()
-                    continue
-                self.buf = self.buf[end + 1:]
-                self.name = name
-                self.first = True
-                self._head(name)
-                self.state = "params"
-            elif self.state == "params":
-                stripped = self.buf.lstrip()
-                if stripped.startswith("<parameter="):
-                    end = stripped.find(">")
-                    if end < 0:
-                        if final:
-                            self.buf = ""
-                            self._close_function()
-                        return
-                    self.param = stripped[len("<parameter="):end].strip()
-                    self.buf = stripped[end + 1:]
-                    self.state = "value"
-                elif stripped.startswith("</function>"):
-                    self.buf = stripped[len("</function>"):]
+        states = {"text": self._text, "block": self._block, "function": self._function, "params": self._params,
+                  "value": self._value, "close": self._close}
+        while states[self.state](final):
+            pass
+
+    # each state reads what it can and says whether to go on (True) or wait for more text (False)
+
+    def _text(self, final: bool) -> bool:
+        marker, pos = self._text_until_marker(final)
+        if pos < 0:
+            return False
+        if marker == "<tool_call>":
+            self.raw = marker
+            self.buf = self.buf[len(marker):]
+            self.state = "block"
+        else:
+            self.raw = ""
+            self.state = "function"
+        return True
+
+    def _block(self, final: bool) -> bool:  # after <tool_call>: expect <function=
+        stripped = self.buf.lstrip()
+        if not stripped or (not final and "<function=".startswith(stripped)):
+            if final:
+                self._fail()
+            return False
+        if not stripped.startswith("<function="):
+            self._fail()
+            return True
+        self.raw += self.buf[:len(self.buf) - len(stripped)]
+        self.buf = stripped
+        self.state = "function"
+        return True
+
+    def _function(self, final: bool) -> bool:  # <function=NAME>
+        end = self.buf.find(">")
+        if end < 0:
+            if final or len(self.buf) > 300:
+                self._fail()
+                return True
+            return False
+        name = self.buf[len("<function="):end].strip()
+        if not name or "<" in name or "\n" in name:
+            self._fail()
+            return True
+        self.buf = self.buf[end + 1:]
+        self.name = name
+        self.first = True
+        self._head(name)
+        self.state = "params"
+        return True
+
+    def _params(self, final: bool) -> bool:
+        stripped = self.buf.lstrip()
+        if stripped.startswith("<parameter="):
+            end = stripped.find(">")
+            if end < 0:
+                if final:
+                    self.buf = ""
                     self._close_function()
-                    self.state = "close"
-                elif not final and ("<parameter=".startswith(stripped) or "</function>".startswith(stripped)):
-                    return
-                else:  # anything else ends the call
-                    self.buf = stripped
-                    self._close_function()
-                    self.state = "text"
-            elif self.state == "value":
-                ends = [p for p in (self.buf.find("</parameter>"), self.buf.find("<parameter="),
-                                    self.buf.find("</function>")) if p >= 0]
-                if not ends:
-                    if final:
-                        self._param(self.buf)
-                        self.buf = ""
-                        self._close_function()
-                    return
-                end = min(ends)
-                value = self.buf[:end]
-                self.buf = self.buf[end:]
-                if self.buf.startswith("</parameter>"):
-                    self.buf = self.buf[len("</parameter>"):]
-                self._param(value)
-                self.state = "params"
-            elif self.state == "close":
-                stripped = self.buf.lstrip()
-                if stripped.startswith("</tool_call>"):
-                    self.buf = stripped[len("</tool_call>"):]
-                elif not final and stripped and "</tool_call>".startswith(stripped):
-                    return
-                elif not stripped and not final:
-                    return
-                self.state = "text"
+                return False
+            self.param = stripped[len("<parameter="):end].strip()
+            self.buf = stripped[end + 1:]
+            self.state = "value"
+        elif stripped.startswith("</function>"):
+            self.buf = stripped[len("</function>"):]
+            self._close_function()
+            self.state = "close"
+        elif not final and ("<parameter=".startswith(stripped) or "</function>".startswith(stripped)):
+            return False
+        else:  # anything else ends the call
+            self.buf = stripped
+            self._close_function()
+            self.state = "text"
+        return True
+
+    def _value(self, final: bool) -> bool:
+        ends = [p for p in (self.buf.find("</parameter>"), self.buf.find("<parameter="),
+                            self.buf.find("</function>")) if p >= 0]
+        if not ends:
+            if final:
+                self._param(self.buf)
+                self.buf = ""
+                self._close_function()
+            return False
+        end = min(ends)
+        value = self.buf[:end]
+        self.buf = self.buf[end:]
+        if self.buf.startswith("</parameter>"):
+            self.buf = self.buf[len("</parameter>"):]
+        self._param(value)
+        self.state = "params"
+        return True
+
+    def _close(self, final: bool) -> bool:
+        stripped = self.buf.lstrip()
+        if stripped.startswith("</tool_call>"):
+            self.buf = stripped[len("</tool_call>"):]
+        elif not final and stripped and "</tool_call>".startswith(stripped):
+            return False
+        elif not stripped and not final:
+            return False
+        self.state = "text"
+        return True
 
     def _fail(self) -> None:
         text = self.raw + self.buf

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from .._exceptions import APIConnectionError, APIError, APIResponseValidationError
 from ._parsers import StreamParser, get_parser
@@ -43,7 +44,7 @@ class Stream:
         self._response = response
         self._accumulator = Accumulator()
 
-    def __iter__(self) -> "Stream":
+    def __iter__(self) -> Stream:
         return self
 
     def __next__(self) -> ChatCompletionChunk:
@@ -51,7 +52,7 @@ class Stream:
         self._accumulator.add(chunk)
         return chunk
 
-    def __enter__(self) -> "Stream":
+    def __enter__(self) -> Stream:
         return self
 
     def __exit__(self, *exc: Any) -> None:

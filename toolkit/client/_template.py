@@ -14,11 +14,12 @@ import json
 import os
 import pathlib
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .._exceptions import TemplateError
 
-__all__ = ["DEFAULT_TEMPLATE_PATH", "ChatTemplate", "neutralize"]
+__all__ = ["ChatTemplate", "DEFAULT_TEMPLATE_PATH", "neutralize"]
 
 DEFAULT_TEMPLATE_PATH = pathlib.Path(__file__).with_name("templates") / "qwen25.jinja"
 _SPECIAL_TOKENS = ("bos_token", "eos_token", "unk_token", "pad_token")
@@ -82,12 +83,12 @@ class ChatTemplate:
         self.variables = dict(variables or {})
 
     @classmethod
-    def default(cls) -> "ChatTemplate":
+    def default(cls) -> ChatTemplate:
         """toolkit's own Qwen2.5-style template (with image placeholders)."""
         return cls.load(DEFAULT_TEMPLATE_PATH)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "ChatTemplate":
+    def load(cls, path: str | os.PathLike) -> ChatTemplate:
         """Load a ``.jinja`` file, a ``tokenizer_config.json``, a ``chat_template.json`` or a model
         directory holding one of them (``chat_template.jinja`` first, as transformers does).
 

@@ -55,7 +55,7 @@ class Timeout:
     read: float = DEFAULT_READ_TIMEOUT
 
     @classmethod
-    def of(cls, value: "float | tuple[float, float] | Timeout | None") -> "Timeout":
+    def of(cls, value: float | tuple[float, float] | Timeout | None) -> Timeout:
         if value is None:
             return cls()
         if isinstance(value, Timeout):

@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any, ClassVar, Iterator
+from collections.abc import Iterator
+from typing import Any, ClassVar
 
 __all__ = [
     "ChatCompletion",

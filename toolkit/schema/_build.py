@@ -164,8 +164,25 @@ def build(tp: Any, ctx: Context) -> n.Node:
         return build(supertype, ctx)
 
     origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
+    if origin is not None or _is_bare_generic(tp):
+        return _generic(tp, origin, typing.get_args(tp), ctx)
+    if not isinstance(tp, type):
+        raise ctx.error(tp, "use a standard type such as str, int, list[str], a dataclass or a TypedDict")
+    return _class(tp, ctx)
 
+
+_BARE_GENERICS = frozenset({*_LIST_ORIGINS, *_SET_ORIGINS, *_MAP_ORIGINS, tuple, type, cabc.Callable})
+
+
+def _is_bare_generic(tp: Any) -> bool:
+    try:
+        return tp in _BARE_GENERICS
+    except TypeError:  # unhashable
+        return False
+
+
+def _generic(tp: Any, origin: Any, args: tuple[Any, ...], ctx: Context) -> n.Node:
+    """Hints with arguments (``list[int]``, ``Union[...]``, ``Annotated[...]``) and bare generics."""
     if origin is typing.Annotated:
         return _annotated(args[0], tp.__metadata__, ctx)
     if origin is not None and getattr(origin, "_name", None) in _REQUIRED_MARKERS:
@@ -190,10 +207,11 @@ def build(tp: Any, ctx: Context) -> n.Node:
         return _mapping(tp, args, ctx)
     if origin is type or origin is cabc.Callable or tp is type or tp is cabc.Callable:
         raise ctx.error(tp, "classes and callables cannot be sent as JSON; take a name (str or Literal) instead")
+    raise ctx.error(tp, "use a standard type such as str, int, list[str], a dataclass or a TypedDict")
 
-    if not isinstance(tp, type):
-        raise ctx.error(tp, "use a standard type such as str, int, list[str], a dataclass or a TypedDict")
 
+def _class(tp: type, ctx: Context) -> n.Node:
+    """Plain classes: scalars, enums, string-parsed types, then structured types."""
     # scalars (bool before int: bool is an int)
     if tp is bool:
         return n.BoolNode()

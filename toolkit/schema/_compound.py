@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._node_base import INVALID, NO_DEFAULT, Node, _decode_container, _fail, describe, format_path
 

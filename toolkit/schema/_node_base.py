@@ -70,7 +70,7 @@ class Node:
     #: Whether this node accepts JSON null.
     nullable = False
 
-    def schema(self, defs: "Defs") -> dict:
+    def schema(self, defs: Defs) -> dict:
         raise NotImplementedError
 
     def coerce(self, value: Any, path: tuple, errors: list, lenient: bool = True) -> Any:

@@ -7,7 +7,8 @@ import binascii
 import json
 import math
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._node_base import INVALID, Node, _fail, describe, json_kind
 
