@@ -13,7 +13,7 @@ import concurrent.futures
 import dataclasses
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import Any, Union
 
 from ._exceptions import ArgumentError, ToolExecutionError, ToolkitError
@@ -141,7 +141,7 @@ class ToolCallRequest:
 
     id: str
     name: str
-    arguments: dict
+    arguments: dict[str, Any]
     step: int
 
 
@@ -408,7 +408,7 @@ class _Loop:
         self.response = reply
         return reply
 
-    def step(self, step: int, *, final_call: bool) -> Iterator[Event]:
+    def step(self, step: int, *, final_call: bool) -> Generator[Event, None, Final | None]:
         """One model call and the tool calls it makes; returns the Final event when the run ends."""
         reply = self.ask("none" if final_call else self.choice)
         message = reply.choices[0].message

@@ -25,7 +25,7 @@ class RepairError(ValueError):
     """The arguments could not be read as a JSON object."""
 
 
-def repair_arguments(raw: Any) -> tuple[dict, bool]:
+def repair_arguments(raw: Any) -> tuple[dict[str, Any], bool]:
     """Return ``(arguments, repaired)``; ``repaired`` tells whether the text needed fixing.
 
     Raises:
@@ -93,7 +93,7 @@ def _depth(text: str) -> int:
     return deepest
 
 
-def _as_object(value: Any, *, repaired: bool) -> tuple[dict, bool]:
+def _as_object(value: Any, *, repaired: bool) -> tuple[dict[str, Any], bool]:
     for _ in range(2):  # encoded twice (or three times)
         if not isinstance(value, str):
             break

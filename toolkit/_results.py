@@ -20,8 +20,9 @@ DEFAULT_MAX_RESULT_CHARS = 20_000
 def _default(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    if hasattr(value, "model_dump") and callable(value.model_dump):  # pydantic
-        return value.model_dump(mode="json")
+    model_dump = getattr(value, "model_dump", None)
+    if callable(model_dump):  # pydantic
+        return model_dump(mode="json")
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (datetime.date, datetime.time)):
@@ -34,8 +35,9 @@ def _default(value: Any) -> Any:
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, (set, frozenset)):
         return sorted(value, key=repr)
-    if hasattr(value, "_asdict"):
-        return value._asdict()
+    as_dict = getattr(value, "_asdict", None)
+    if callable(as_dict):
+        return as_dict()
     return repr(value)
 
 
@@ -44,7 +46,7 @@ def serialize_result(value: Any, max_chars: int = DEFAULT_MAX_RESULT_CHARS) -> s
     if isinstance(value, str):
         text = value
     elif hasattr(value, "_asdict") and isinstance(value, tuple):  # NamedTuple: an object, not an array
-        text = json.dumps(value._asdict(), ensure_ascii=False, default=_default)
+        text = json.dumps(value._asdict(), ensure_ascii=False, default=_default)  # type: ignore[attr-defined]
     else:
         text = json.dumps(value, ensure_ascii=False, default=_default)
     if max_chars and len(text) > max_chars:

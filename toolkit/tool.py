@@ -41,7 +41,7 @@ class RunContext(Generic[T]):
     #: The value given as ``run(..., context=...)``.
     context: T
     #: The transcript so far (OpenAI wire shape); read it, do not change it.
-    messages: list = dataclasses.field(default_factory=list)
+    messages: list[Any] = dataclasses.field(default_factory=list)
     #: The id of the tool call being served.
     tool_call_id: str | None = None
     #: The model step (1-based) the call came from.
@@ -78,7 +78,7 @@ class Tool:
     #: class for every tool, or on one tool.
     max_arguments_size: int = 1_000_000
 
-    def __init__(self, func: Callable, *, name: str | None = None, description: str | None = None,
+    def __init__(self, func: Callable[..., Any], *, name: str | None = None, description: str | None = None,
                  strict: bool = False, parallel: bool = True) -> None:
         target, self._binding = _unwrap(func)
         if inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target):
@@ -100,7 +100,7 @@ class Tool:
         self.description = description
         self._record, self._params = self._analyse(doc.params)
         defs = n.Defs()
-        self.parameters: dict = defs.attach(self._record.schema(defs))
+        self.parameters: dict[str, Any] = defs.attach(self._record.schema(defs))
         if not self.parameters.get("required"):
             self.parameters.pop("required", None)
         functools.update_wrapper(self, target, updated=())
@@ -165,9 +165,9 @@ class Tool:
     # -- public surface ----------------------------------------------------------------------
 
     @property
-    def schema(self) -> dict:
+    def schema(self) -> dict[str, Any]:
         """The OpenAI tool definition: ``{"type": "function", "function": {...}}``."""
-        function: dict = {"name": self.name}
+        function: dict[str, Any] = {"name": self.name}
         if self.description:
             function["description"] = self.description
         function["parameters"] = self.parameters
@@ -212,7 +212,7 @@ class Tool:
                               f"it has no instance to run on; pass it from an instance, e.g. "
                               f"{owner}().{self._func.__name__}")
 
-    def read_arguments(self, raw: str | bytes | Mapping[str, Any] | None) -> tuple[dict, bool]:
+    def read_arguments(self, raw: str | bytes | Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
         """The arguments as a dict, and whether their text needed repair (see ``_repair``).
 
         Raises:
@@ -238,18 +238,18 @@ class Tool:
         except RepairError as exc:
             raise ArgumentError([("", str(exc))], tool=self.name) from None
 
-    def parse_arguments(self, arguments: str | bytes | Mapping[str, Any] | None) -> dict:
+    def parse_arguments(self, arguments: str | bytes | Mapping[str, Any] | None) -> dict[str, Any]:
         """Read (a JSON string, repaired where safe) and validate the arguments; return the coerced values.
 
         Raises:
             ArgumentError: every problem at once, as (path, message) pairs.
         """
         arguments, _ = self.read_arguments(arguments)
-        errors: list = []
+        errors: list[Any] = []
         values = self._record.coerce_fields(arguments, (), errors)
         if errors:
             raise ArgumentError(errors, tool=self.name)
-        return values
+        return dict(values)
 
     def call_with(self, values: Mapping[str, Any], *, context: Any = None,
                   run_context: RunContext[Any] | None = None) -> Any:
@@ -267,7 +267,7 @@ class Tool:
             else:
                 continue  # the function's own default applies
             if param.kind is _KINDS.VAR_POSITIONAL:
-                args.extend(value)
+                args.extend(value)  # type: ignore[arg-type]
             elif param.kind is _KINDS.POSITIONAL_ONLY or (
                     param.kind is _KINDS.POSITIONAL_OR_KEYWORD and param.default is not n.NO_DEFAULT
                     and self._has_var_args):
@@ -300,12 +300,12 @@ class _Sig(typing.NamedTuple):
     default: Any
 
 
-def _signature(func: Callable) -> list[_Sig]:
+def _signature(func: Callable[..., Any]) -> list[_Sig]:
     """(name, kind, default) of each parameter; read straight off the code object for plain
     functions, which is several times faster than inspect.signature."""
-    code = getattr(func, "__code__", None)
     if not inspect.isfunction(func) or hasattr(func, "__wrapped__") or hasattr(func, "__signature__"):
         return [_Sig(p.name, p.kind, p.default) for p in inspect.signature(func).parameters.values()]
+    code = func.__code__
     names = code.co_varnames
     positional = code.co_argcount
     kwonly = code.co_kwonlyargcount
@@ -462,18 +462,18 @@ def _default_name(original: Any, target: Callable[..., Any]) -> str:
     return target.__name__
 
 
-def _qualname(func: Callable) -> str:
+def _qualname(func: Callable[..., Any]) -> str:
     return getattr(func, "__qualname__", repr(func))
 
 
 @typing.overload
-def tool(func: Callable, /) -> Tool: ...
+def tool(func: Callable[..., Any], /) -> Tool: ...
 @typing.overload
 def tool(*, name: str | None = None, description: str | None = None, strict: bool = False,
-         parallel: bool = True) -> Callable[[Callable], Tool]: ...
+         parallel: bool = True) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
-def tool(func: Callable | None = None, /, *, name: str | None = None, description: str | None = None,
+def tool(func: Callable[..., Any] | None = None, /, *, name: str | None = None, description: str | None = None,
          strict: bool = False, parallel: bool = True) -> Any:
     """Make a function a tool: ``@tool`` or ``@tool(name=..., description=..., strict=...)``.
 
@@ -488,7 +488,7 @@ def tool(func: Callable | None = None, /, *, name: str | None = None, descriptio
     Raises:
         SchemaError: the function cannot be described (named parameter, type, and what to use).
     """
-    def decorate(f: Callable) -> Tool:
+    def decorate(f: Callable[..., Any]) -> Tool:
         return Tool(f, name=name, description=description, strict=strict, parallel=parallel)
 
     return decorate(func) if func is not None else decorate

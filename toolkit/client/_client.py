@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._parsers import get_parser
+
+if TYPE_CHECKING:
+    from ._stream import Stream
+    from ._types import ChatCompletion, ChatCompletionChunk
 from ._transport import ResponseLimits, Transport
 
 __all__ = ["BaseClient", "check_params", "normalize_messages", "normalize_tools", "with_call_arguments"]
@@ -47,13 +51,13 @@ def unknown_keyword(where: str, name: str, valid: Iterable[str]) -> TypeError:
                      f"fields in extra_body={{...}})")
 
 
-def check_params(params: Mapping[str, Any]) -> dict:
+def check_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """Validate sampling parameters where LightLLM would answer 417/500; drop the unset ones.
 
     Raises:
         ValueError: with the parameter, the value and what is allowed.
     """
-    out = {}
+    out: dict[str, Any] = {}
     for name, value in params.items():
         if name not in SAMPLING_PARAMS:
             raise unknown_keyword("create()", name, SAMPLING_PARAMS)
@@ -90,10 +94,10 @@ def _check_stop(stop: Any) -> list[str] | None:
     for s in stop:
         if len(s.encode("utf-8")) >= 256:
             raise ValueError(f"stop sequences must be shorter than 256 bytes: {s[:30]!r}...")
-    return stop
+    return list(stop)
 
 
-def normalize_tools(tools: Iterable[Any] | None) -> list[dict] | None:
+def normalize_tools(tools: Iterable[Any] | None) -> list[dict[str, Any]] | None:
     """Tools as OpenAI dicts: ``Tool`` objects, plain callables (made tools) or dicts."""
     if tools is None:
         return None
@@ -118,7 +122,7 @@ def normalize_tools(tools: Iterable[Any] | None) -> list[dict] | None:
     return out
 
 
-def normalize_messages(messages: Iterable[Any]) -> list[dict]:
+def normalize_messages(messages: Iterable[Any]) -> list[dict[str, Any]]:
     """Messages as plain dicts (response objects are turned back into their wire form)."""
     if isinstance(messages, (str, bytes)) or messages is None:
         raise ValueError("messages must be a list of {'role': ..., 'content': ...} dicts")
@@ -134,7 +138,7 @@ def normalize_messages(messages: Iterable[Any]) -> list[dict]:
     return out
 
 
-def with_call_arguments(message: dict, convert: Callable[[Any], Any]) -> dict:
+def with_call_arguments(message: dict[str, Any], convert: Callable[[Any], Any]) -> dict[str, Any]:
     """``message`` with each tool call's ``function.arguments`` passed through ``convert`` (a copy)."""
     calls = message.get("tool_calls")
     if not calls:
@@ -161,9 +165,19 @@ class _Completions:
     def __init__(self, client: BaseClient) -> None:
         self._client = client
 
+    @overload
+    def create(self, *, messages: Iterable[Any], model: str | None = None, tools: Iterable[Any] | None = None,
+               tool_choice: Any = None, stream: Literal[False] = False,
+               extra_body: Mapping[str, Any] | None = None, **params: Any) -> ChatCompletion: ...
+
+    @overload
+    def create(self, *, messages: Iterable[Any], model: str | None = None, tools: Iterable[Any] | None = None,
+               tool_choice: Any = None, stream: Literal[True], extra_body: Mapping[str, Any] | None = None,
+               **params: Any) -> Stream[ChatCompletionChunk]: ...
+
     def create(self, *, messages: Iterable[Any], model: str | None = None, tools: Iterable[Any] | None = None,
                tool_choice: Any = None, stream: bool = False, extra_body: Mapping[str, Any] | None = None,
-               **params: Any) -> Any:
+               **params: Any) -> ChatCompletion | Stream[ChatCompletionChunk]:
         """Create a chat completion (``stream=True``: a ``Stream`` of chunks).
 
         Args:
@@ -182,9 +196,10 @@ class _Completions:
             TypeError: an unknown keyword (the closest valid one is named).
             APIError: the request failed (see the exception tree).
         """
-        return self._client._create(messages=normalize_messages(messages), model=model,
-                                    tools=normalize_tools(tools), tool_choice=tool_choice, stream=stream,
-                                    params=check_params(params), extra_body=dict(extra_body or {}))
+        answer: ChatCompletion | Stream[ChatCompletionChunk] = self._client._create(
+            messages=normalize_messages(messages), model=model, tools=normalize_tools(tools), tool_choice=tool_choice,
+            stream=stream, params=check_params(params), extra_body=dict(extra_body or {}))
+        return answer
 
 
 class _Chat:
@@ -226,14 +241,14 @@ class BaseClient:
         except Exception:
             return False
         try:
-            return response.status_code < 300
+            return bool(response.status_code < 300)
         finally:
             response.close()
 
     def models(self) -> list[str]:
         """Model ids from ``GET /v1/models``."""
         data = self._transport.get_json("/v1/models")
-        return [m.get("id") for m in data.get("data", []) if isinstance(m, dict)]
+        return [str(m.get("id")) for m in data.get("data", []) if isinstance(m, dict)]
 
     def close(self) -> None:
         self._transport.close()
@@ -248,7 +263,8 @@ class BaseClient:
         key = "***" if self._transport._api_key else None
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={key})"
 
-    def _create(self, **kwargs: Any) -> Any:
+    def _create(self, *, messages: list[dict[str, Any]], model: str | None, tools: list[dict[str, Any]] | None,
+                tool_choice: Any, stream: bool, params: dict[str, Any], extra_body: dict[str, Any]) -> Any:
         raise NotImplementedError
 
 

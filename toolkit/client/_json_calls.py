@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from ._parser_base import StreamParser
 
@@ -217,7 +218,7 @@ class _JsonCallParser(StreamParser):
     #: whether a "{" right after a call starts another call of the group
     continue_bare = False
 
-    def __init__(self, tools=None) -> None:
+    def __init__(self, tools: Any = None) -> None:
         super().__init__(tools)
         self.state = "text"
         self.call: _JsonCall | None = None
@@ -246,6 +247,7 @@ class _JsonCallParser(StreamParser):
                     return
             elif self.state == "call":
                 call = self.call
+                assert call is not None
                 call.feed(self.buf)
                 self.buf = ""
                 self._maybe_commit()

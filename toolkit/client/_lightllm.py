@@ -86,8 +86,8 @@ class LightLLMClient(BaseClient):
         prompt, _ = self._prompt(normalize_messages(messages), normalize_tools(tools), tool_choice, variables)
         return prompt
 
-    def _prompt(self, messages: list[dict], tools: list[dict] | None, tool_choice: Any,
-                variables: Mapping[str, Any]) -> tuple[str, list[dict]]:
+    def _prompt(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, tool_choice: Any,
+                variables: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         shown = tools
         if tool_choice == "none":
             shown = None
@@ -95,7 +95,7 @@ class LightLLMClient(BaseClient):
             shown = [t for t in tools if t["function"].get("name") == wanted]
             if not shown:
                 raise ValueError(f"tool_choice names {wanted!r}, which is not among the tools given")
-        images: list[dict] = []
+        images: list[dict[str, Any]] = []
         prepared = [self._template_message(m, images) for m in messages]
         prompt = self.chat_template.render(prepared, tools=shown or None, add_generation_prompt=True,
                                            **{**self.template_variables, **variables})
@@ -128,11 +128,12 @@ class LightLLMClient(BaseClient):
                     if isinstance(part, Mapping) and isinstance(part.get("text"), str) else part for part in content]
         return content
 
-    def _body(self, messages, tools, tool_choice, params, extra_body) -> tuple[dict, str, list[dict] | None]:
+    def _body(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, tool_choice: Any,
+              params: dict[str, Any], extra_body: dict[str, Any]) -> tuple[dict[str, Any], str, list[dict[str, Any]] | None]:
         params = dict(params)
         variables = params.pop("chat_template_kwargs", None) or {}
         prompt, images = self._prompt(messages, tools, tool_choice, variables)
-        parameters: dict = {}
+        parameters: dict[str, Any] = {}
         for ours, theirs in (("max_tokens", "max_new_tokens"), ("max_completion_tokens", "max_new_tokens"),
                              ("stop", "stop_sequences")):
             if ours in params and params[ours] is not None:
@@ -147,14 +148,15 @@ class LightLLMClient(BaseClient):
                 params.pop("temperature")  # greedy: LightLLM wants temperature > 0 when sampling
         parameters.update(params)
         parameters.update(extra_body.pop("parameters", {}))
-        body: dict = {"inputs": prompt, "parameters": parameters}
+        body: dict[str, Any] = {"inputs": prompt, "parameters": parameters}
         if images:
             body["multimodal_params"] = {"images": images}
         body.update(extra_body)
         parse_tools = None if tool_choice == "none" else tools
         return body, prompt, parse_tools
 
-    def _create(self, *, messages, model, tools, tool_choice, stream, params, extra_body):
+    def _create(self, *, messages: list[dict[str, Any]], model: str | None, tools: list[dict[str, Any]] | None,
+                tool_choice: Any, stream: bool, params: dict[str, Any], extra_body: dict[str, Any]) -> Any:
         body, prompt, parse_tools = self._body(messages, tools, tool_choice, params, extra_body)
         opened_think = prompt.rstrip().endswith("<think>")
         if stream:
@@ -171,7 +173,7 @@ class LightLLMClient(BaseClient):
 
     # -- response --------------------------------------------------------------------------------
 
-    def _completion(self, data: Any, model: str | None, tools: list[dict] | None, opened_think: bool) -> ChatCompletion:
+    def _completion(self, data: Any, model: str | None, tools: list[dict[str, Any]] | None, opened_think: bool) -> ChatCompletion:
         if not isinstance(data, dict) or not isinstance(data.get("generated_text"), list):
             raise APIResponseValidationError("the /generate answer has no generated_text list", body=data)
         texts = data["generated_text"]
@@ -211,7 +213,7 @@ def _decoded(arguments: Any) -> Any:
     return arguments
 
 
-def _per_choice(value: Any, n: int) -> list:
+def _per_choice(value: Any, n: int) -> list[Any]:
     """LightLLM sends scalars when n == 1 and lists when n > 1."""
     if isinstance(value, list) and (n > 1 or len(value) == n):
         return (value + [None] * n)[:n]

@@ -30,8 +30,9 @@ class OpenAICompatibleClient(BaseClient):
     encoded twice.
     """
 
-    def _create(self, *, messages, model, tools, tool_choice, stream, params, extra_body):
-        body: dict = {"model": model or "default", "messages": [self._wire_message(m) for m in messages]}
+    def _create(self, *, messages: list[dict[str, Any]], model: str | None, tools: list[dict[str, Any]] | None,
+                tool_choice: Any, stream: bool, params: dict[str, Any], extra_body: dict[str, Any]) -> Any:
+        body: dict[str, Any] = {"model": model or "default", "messages": [self._wire_message(m) for m in messages]}
         if tools is not None:
             body["tools"] = tools
         if tool_choice is not None:
@@ -51,10 +52,10 @@ class OpenAICompatibleClient(BaseClient):
         return self.normalize(data, parse_tools)
 
     @staticmethod
-    def _wire_message(message: dict) -> dict:
+    def _wire_message(message: dict[str, Any]) -> dict[str, Any]:
         return with_call_arguments(message, _as_json_string)
 
-    def normalize(self, data: Any, tools: list[dict] | None) -> ChatCompletion:
+    def normalize(self, data: Any, tools: list[dict[str, Any]] | None) -> ChatCompletion:
         """An OpenAI-style answer (with LightLLM's quirks) -> ``ChatCompletion``."""
         if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
             raise APIResponseValidationError("the chat answer has no choices list", body=data)
@@ -87,7 +88,7 @@ class OpenAICompatibleClient(BaseClient):
                               choices=choices, usage=CompletionUsage.from_dict(usage) if isinstance(usage, dict) else None)
 
     @staticmethod
-    def _tool_call(raw: dict) -> ChatCompletionMessageToolCall:
+    def _tool_call(raw: dict[str, Any]) -> ChatCompletionMessageToolCall:
         function = raw.get("function") or {}
         arguments = function.get("arguments")
         if isinstance(arguments, str):

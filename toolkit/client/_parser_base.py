@@ -13,7 +13,7 @@ class _Content:
 
     __slots__ = ("events", "pending_ws", "after_call", "need_sep", "emitted")
 
-    def __init__(self, events: list) -> None:
+    def __init__(self, events: list[Any]) -> None:
         self.events = events
         self.pending_ws = ""
         self.after_call = False
@@ -55,7 +55,7 @@ class StreamParser:
     #: Opening markers; a partial marker at the end of a chunk is held back.
     markers: tuple[str, ...] = ()
     #: First characters of the markers: text without any of them cannot start a call.
-    _marker_starts: frozenset = frozenset()
+    _marker_starts: frozenset[Any] = frozenset()
     #: Text is consumed in windows of this size, so buffers stay small whatever a caller feeds.
     window = 4096
     #: Where the parser is; subclasses add their own states, "text" means between calls.
@@ -65,14 +65,14 @@ class StreamParser:
         super().__init_subclass__(**kwargs)
         cls._marker_starts = frozenset(marker[0] for marker in cls.markers)
 
-    def __init__(self, tools: Iterable[dict] | None = None) -> None:
-        self.events: list = []
+    def __init__(self, tools: Iterable[dict[str, Any]] | None = None) -> None:
+        self.events: list[Any] = []
         self.content = _Content(self.events)
         self.buf = ""
         self.index = -1
         self.tools = {t["name"]: t for t in _function_defs(tools)}
 
-    def feed(self, text: str) -> list:
+    def feed(self, text: str) -> list[Any]:
         if not self.buf and self.state == "text" and not any(c in text for c in self._marker_starts):
             self.content.text(text)  # fast path: plain text that cannot start a call
         elif len(text) <= self.window:
@@ -84,13 +84,13 @@ class StreamParser:
                 self._step(final=False)
         return self._drain()
 
-    def finish(self) -> list:
+    def finish(self) -> list[Any]:
         self._step(final=True)
         self._finish()
         self.content.finish()
         return self._drain()
 
-    def _drain(self) -> list:
+    def _drain(self) -> list[Any]:
         events = self.events
         if not events:
             return []
@@ -143,7 +143,7 @@ def _partial_suffix(text: str, markers: Iterable[str]) -> int:
     return best
 
 
-def _function_defs(tools: Iterable[Any] | None) -> list[dict]:
+def _function_defs(tools: Iterable[Any] | None) -> list[dict[str, Any]]:
     out = []
     for tool in tools or ():
         if isinstance(tool, dict):

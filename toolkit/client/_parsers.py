@@ -41,7 +41,7 @@ class Qwen3CoderParser(StreamParser):
 
     markers = ("<tool_call>", "<function=")
 
-    def __init__(self, tools=None) -> None:
+    def __init__(self, tools: Any = None) -> None:
         super().__init__(tools)
         self.state = "text"
         self.raw = ""
@@ -239,10 +239,10 @@ def get_parser(format: str) -> type[StreamParser]:
         raise ValueError(f"unknown tool-call format {format!r}; known: {', '.join(sorted(PARSERS))}") from None
 
 
-def collect(events: Iterable[tuple], id_factory: Callable[[], str] = new_call_id) -> tuple[str | None, list]:
+def collect(events: Iterable[tuple[Any, ...]], id_factory: Callable[[], str] = new_call_id) -> tuple[str | None, list[Any]]:
     """Events -> (content, tool calls)."""
     content: list[str] = []
-    calls: list[list] = []
+    calls: list[list[Any]] = []
     for event in events:
         if event[0] == "content":
             content.append(event[1])

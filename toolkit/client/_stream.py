@@ -11,7 +11,7 @@ import json
 import secrets
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from .._exceptions import APIConnectionError, APIError, APIResponseValidationError
 from ._parsers import StreamParser, get_parser
@@ -36,15 +36,18 @@ __all__ = ["Accumulator", "NativeStreamConverter", "Stream"]
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 
 
-class Stream:
-    """Chunks of a streamed chat completion."""
+_T = TypeVar("_T")
+
+
+class Stream(Generic[_T]):
+    """Chunks of a streamed chat completion (``Stream[ChatCompletionChunk]``)."""
 
     def __init__(self, chunks: Iterator[ChatCompletionChunk], response: Any = None) -> None:
         self._chunks = chunks
         self._response = response
         self._accumulator = Accumulator()
 
-    def __iter__(self) -> Stream:
+    def __iter__(self) -> Stream[_T]:
         return self
 
     def __next__(self) -> ChatCompletionChunk:
@@ -52,7 +55,7 @@ class Stream:
         self._accumulator.add(chunk)
         return chunk
 
-    def __enter__(self) -> Stream:
+    def __enter__(self) -> Stream[_T]:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -80,7 +83,7 @@ class Accumulator:
         self.id: str | None = None
         self.model: str | None = None
         self.created: int | None = None
-        self.choices: dict[int, dict] = {}
+        self.choices: dict[int, dict[str, Any]] = {}
         self.usage: CompletionUsage | None = None
 
     def add(self, chunk: ChatCompletionChunk) -> None:
@@ -187,7 +190,7 @@ def _partial(text: str, marker: str) -> int:
 class NativeStreamConverter:
     """Token texts of ``/generate_stream`` -> OpenAI chunks, with an incremental tool-call parser."""
 
-    def __init__(self, *, model: str, parser: str | None, tools: Iterable[dict] | None, opened_think: bool) -> None:
+    def __init__(self, *, model: str, parser: str | None, tools: Iterable[dict[str, Any]] | None, opened_think: bool) -> None:
         self.id = "chatcmpl-" + secrets.token_hex(16)
         self.created = int(time.time())
         self.model = model
@@ -235,7 +238,7 @@ class NativeStreamConverter:
         return out
 
 
-def deltas_from_events(events: list, offset: int = 0) -> tuple[str | None, list[ChoiceDeltaToolCall], int]:
+def deltas_from_events(events: list[Any], offset: int = 0) -> tuple[str | None, list[ChoiceDeltaToolCall], int]:
     """Parser events -> (content, tool-call deltas, number of new calls); call indexes start at ``offset``."""
     text = []
     calls = []
@@ -356,7 +359,8 @@ class _ReasoningTrim:
         return body or None
 
 
-def _parsed(events: list, index: int, server_calls: dict, own_calls: dict) -> tuple[str | None, list]:
+def _parsed(events: list[Any], index: int, server_calls: dict[int, int],
+            own_calls: dict[int, int]) -> tuple[str | None, list[Any]]:
     content, calls, heads = deltas_from_events(events, server_calls.get(index, 0))
     own_calls[index] = own_calls.get(index, 0) + heads
     return content, calls

@@ -43,6 +43,7 @@ def _strftime_now(fmt: str) -> str:
 @functools.lru_cache(maxsize=32)
 def _compile(source: str) -> Any:
     import jinja2
+    import jinja2.nodes
     from jinja2.ext import Extension, loopcontrols
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -88,7 +89,7 @@ class ChatTemplate:
         return cls.load(DEFAULT_TEMPLATE_PATH)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> ChatTemplate:
+    def load(cls, path: str | os.PathLike[str]) -> ChatTemplate:
         """Load a ``.jinja`` file, a ``tokenizer_config.json``, a ``chat_template.json`` or a model
         directory holding one of them (``chat_template.jinja`` first, as transformers does).
 
@@ -140,8 +141,8 @@ class ChatTemplate:
         compiled = _compile(self.source)
         context = {**self.variables, **variables}
         try:
-            return compiled.render(messages=list(messages), tools=list(tools) if tools is not None else None,
-                                   add_generation_prompt=add_generation_prompt, **context)
+            return str(compiled.render(messages=list(messages), tools=list(tools) if tools is not None else None,
+                                   add_generation_prompt=add_generation_prompt, **context))
         except SecurityError as exc:
             raise TemplateError(f"chat template {self.name} tried an unsafe operation and was stopped by the "
                                 f"sandbox: {exc}") from exc

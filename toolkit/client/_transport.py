@@ -191,7 +191,7 @@ class Transport:
 
     # -- requests ---------------------------------------------------------------------------
 
-    def post_json(self, path: str, body: dict) -> Any:
+    def post_json(self, path: str, body: dict[str, Any]) -> Any:
         """POST a JSON body, return the parsed JSON answer."""
         response = self.send("POST", path, body)
         return self.read_json(response)
@@ -242,7 +242,7 @@ class Transport:
         where = f"{method} {self.base_url}{path}" if method else f"reading from {self.base_url}"
         for kinds, make in self._table():
             if isinstance(exc, kinds):
-                return make(self, where, exc)
+                return make(self, where, exc)  # type: ignore[no-any-return]
         return APIConnectionError(f"{where}: {type(exc).__name__}: {_short(exc)}")
 
     def _table(self) -> list[tuple[tuple[type[BaseException], ...], Any]]:
@@ -375,7 +375,7 @@ def error_message(body: Any) -> str:
         return ""
     error = body.get("error")
     if isinstance(error, dict) and isinstance(error.get("message"), str):
-        return error["message"]  # E1, E4, E5
+        return str(error["message"])  # E1, E4, E5
     if isinstance(error, str):
         return error
     detail = body.get("detail")
@@ -389,7 +389,7 @@ def error_message(body: Any) -> str:
                 parts.append(f"{loc}: {item.get('msg', '')}" if loc else str(item.get("msg", "")))
         return "; ".join(parts)
     if isinstance(body.get("message"), str):
-        return body["message"]  # E6
+        return str(body["message"])  # E6
     return ""
 
 
@@ -487,5 +487,5 @@ def _short(exc: BaseException) -> str:
 def _read_some(raw: Any) -> bytes:
     """Whatever has arrived (up to 64 KiB), decoded; never waits to fill a buffer."""
     if hasattr(raw, "read1"):
-        return raw.read1(1 << 16, decode_content=True)
-    return raw.read(1 << 16, decode_content=True)  # urllib3 1.x
+        return bytes(raw.read1(1 << 16, decode_content=True))
+    return bytes(raw.read(1 << 16, decode_content=True))  # urllib3 1.x

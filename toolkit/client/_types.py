@@ -48,7 +48,7 @@ class _Model:
             object.__setattr__(self, name, values.get(name))
 
     @classmethod
-    def from_dict(cls, data: dict) -> Any:
+    def from_dict(cls, data: dict[str, Any]) -> Any:
         obj = cls.__new__(cls)
         for name, kind in cls._fields.items():
             value = data.get(name)
@@ -60,7 +60,7 @@ class _Model:
             object.__setattr__(obj, name, value)
         return obj
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = {}
         for name in self._fields:
             value = getattr(self, name)

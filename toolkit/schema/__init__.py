@@ -18,7 +18,7 @@ from ._nodes import INVALID, Defs
 __all__ = ["ParsedDoc", "SchemaError", "coerce", "node_for", "parse_docstring", "type_schema"]
 
 
-def type_schema(tp: Any, *, strict: bool = False) -> dict:
+def type_schema(tp: Any, *, strict: bool = False) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one type hint.
 
     Recursive types are emitted once under ``$defs`` and referred to with ``$ref``.
@@ -41,7 +41,7 @@ def coerce(tp: Any, value: Any, *, strict: bool = False) -> Any:
         ArgumentError: with every problem found, as (path, message) pairs.
         SchemaError: ``tp`` itself has no JSON form.
     """
-    errors: list = []
+    errors: list[Any] = []
     result = node_for(tp, strict).coerce(value, (), errors)
     if errors or result is INVALID:
         raise ArgumentError(errors or [("", "invalid value")])

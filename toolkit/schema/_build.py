@@ -27,7 +27,7 @@ _MAP_ORIGINS = (dict, cabc.Mapping, cabc.MutableMapping)
 _REQUIRED_MARKERS = {"Required", "NotRequired", "ReadOnly"}
 
 # Types whose JSON form is a string parsed into the Python value.
-_STRING_TYPES: dict[type, tuple[dict, Any, str]] = {
+_STRING_TYPES: dict[type, tuple[dict[str, Any], Any, str]] = {
     datetime.datetime: ({"format": "date-time"}, None, "an ISO 8601 date-time string"),
     datetime.date: ({"format": "date"}, datetime.date.fromisoformat, "an ISO 8601 date string (YYYY-MM-DD)"),
     datetime.time: ({"format": "time"}, datetime.time.fromisoformat, "an ISO 8601 time string (HH:MM:SS)"),
@@ -278,14 +278,14 @@ def _any(ctx: Context, tp: Any) -> n.Node:
     return n.AnyNode()
 
 
-def _union(args: tuple, ctx: Context) -> n.Node:
+def _union(args: tuple[Any, ...], ctx: Context) -> n.Node:
     options = [build(arg, ctx) for arg in args]
     # Optional[T] written as T | None: put null last so the real type is tried first
     options.sort(key=lambda node: isinstance(node, n.NoneNode))
     return options[0] if len(options) == 1 else n.UnionNode(options)
 
 
-def _mapping(tp: Any, args: tuple, ctx: Context) -> n.Node:
+def _mapping(tp: Any, args: tuple[Any, ...], ctx: Context) -> n.Node:
     if ctx.strict:
         raise ctx.error(tp, "strict mode cannot express open maps (additionalProperties must be false); "
                             "use a dataclass or TypedDict with named keys, or strict=False")
@@ -300,7 +300,7 @@ def _mapping(tp: Any, args: tuple, ctx: Context) -> n.Node:
     return n.MapNode(build(value_tp, ctx), keys)
 
 
-def _annotated(inner_tp: Any, metadata: tuple, ctx: Context) -> n.Node:
+def _annotated(inner_tp: Any, metadata: tuple[Any, ...], ctx: Context) -> n.Node:
     from ._constraints import apply_metadata
 
     node = build(inner_tp, ctx)
@@ -314,7 +314,7 @@ def _td_required(tp: type, name: str, hint: Any) -> bool:
         return True
     if marker == "NotRequired":
         return False
-    return name in getattr(tp, "__required_keys__", ()) if tp.__total__ else False
+    return name in getattr(tp, "__required_keys__", ()) if getattr(tp, "__total__", True) else False
 
 
 def _is_typeddict(tp: type) -> bool:
@@ -360,7 +360,7 @@ def _record(tp: type, ctx: Context) -> n.Node:
         build_value = lambda values: tp(**values)  # noqa: E731
         defaults = getattr(tp, "_field_defaults", {})
         members = [(name, hints.get(name, Any), name not in defaults, defaults.get(name, n.NO_DEFAULT))
-                   for name in tp._fields]
+                   for name in getattr(tp, "_fields", ())]
 
     record = n.RecordNode(tp.__name__, build_value, strict=ctx.strict, description=doc.description or None)
     ctx.building[tp] = record

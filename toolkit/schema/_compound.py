@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from ._node_base import INVALID, NO_DEFAULT, Node, _decode_container, _fail, describe, format_path
+from ._node_base import INVALID, NO_DEFAULT, Defs, Node, _decode_container, _fail, describe, format_path
 
 
 class ArrayNode(Node):
@@ -14,13 +14,13 @@ class ArrayNode(Node):
 
     __slots__ = ("items", "build", "unique")
 
-    def __init__(self, items: Node, build: Callable = list, unique: bool = False) -> None:
+    def __init__(self, items: Node, build: Callable[..., Any] = list, unique: bool = False) -> None:
         self.items = items
         self.build = build
         self.unique = unique
 
-    def schema(self, defs):
-        out: dict = {"type": "array"}
+    def schema(self, defs: Defs) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "array"}
         item_schema = self.items.schema(defs)
         if item_schema:
             out["items"] = item_schema
@@ -28,7 +28,7 @@ class ArrayNode(Node):
             out["uniqueItems"] = True
         return out
 
-    def coerce(self, value, path, errors, lenient=True):
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         if lenient:
             value = _decode_container(value, list)
         if not isinstance(value, list):
@@ -45,7 +45,7 @@ class ArrayNode(Node):
             return _fail(errors, path, "array items must be unique")
         return result
 
-    def expected(self):
+    def expected(self) -> str:
         return "an array"
 
 
@@ -57,7 +57,7 @@ class TupleNode(Node):
     def __init__(self, items: list[Node]) -> None:
         self.items = items
 
-    def schema(self, defs):
+    def schema(self, defs: Defs) -> dict[str, Any]:
         n = len(self.items)
         return {
             "type": "array",
@@ -67,7 +67,7 @@ class TupleNode(Node):
             "maxItems": n,
         }
 
-    def coerce(self, value, path, errors, lenient=True):
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         if lenient:
             value = _decode_container(value, list)
         if not isinstance(value, list):
@@ -78,7 +78,7 @@ class TupleNode(Node):
         items = tuple(node.coerce(v, path + (i,), errors, lenient) for i, (node, v) in enumerate(zip(self.items, value)))
         return INVALID if len(errors) > before else items
 
-    def expected(self):
+    def expected(self) -> str:
         return f"an array of {len(self.items)} items"
 
 
@@ -91,8 +91,8 @@ class MapNode(Node):
         self.values = values
         self.keys = keys
 
-    def schema(self, defs):
-        out: dict = {"type": "object"}
+    def schema(self, defs: Defs) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "object"}
         value_schema = self.values.schema(defs)
         if value_schema:
             out["additionalProperties"] = value_schema
@@ -100,7 +100,7 @@ class MapNode(Node):
             out["propertyNames"] = self.keys.schema(defs)
         return out
 
-    def coerce(self, value, path, errors, lenient=True):
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         if lenient:
             value = _decode_container(value, dict)
         if not isinstance(value, dict):
@@ -113,7 +113,7 @@ class MapNode(Node):
             out[key] = self.values.coerce(item, path + (str(key),), errors, lenient)
         return INVALID if len(errors) > before else out
 
-    def expected(self):
+    def expected(self) -> str:
         return "an object"
 
 
@@ -126,17 +126,17 @@ class UnionNode(Node):
         self.options = options
 
     @property
-    def nullable(self):
+    def nullable(self) -> bool:  # type: ignore[override]
         return any(option.nullable for option in self.options)
 
-    def schema(self, defs):
+    def schema(self, defs: Defs) -> dict[str, Any]:
         return {"anyOf": [option.schema(defs) for option in self.options]}
 
-    def coerce(self, value, path, errors, lenient=True):
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         passes = (False, True) if lenient else (False,)
         for mode in passes:
             for option in self.options:
-                scratch: list = []
+                scratch: list[Any] = []
                 result = option.coerce(value, path, scratch, mode)
                 if not scratch:
                     return result
@@ -149,7 +149,7 @@ class UnionNode(Node):
                 return INVALID
         return _fail(errors, path, f"expected {self.expected()}, got {describe(value)}")
 
-    def expected(self):
+    def expected(self) -> str:
         return " or ".join(option.expected() for option in self.options)
 
 
@@ -158,19 +158,19 @@ class ConstrainedNode(Node):
 
     __slots__ = ("inner", "keywords", "checks")
 
-    def __init__(self, inner: Node, keywords: dict, checks: list) -> None:
+    def __init__(self, inner: Node, keywords: dict[str, Any], checks: list[Any]) -> None:
         self.inner = inner
         self.keywords = keywords
         self.checks = checks
 
     @property
-    def nullable(self):
+    def nullable(self) -> bool:  # type: ignore[override]
         return self.inner.nullable
 
-    def schema(self, defs):
+    def schema(self, defs: Defs) -> dict[str, Any]:
         return {**self.inner.schema(defs), **self.keywords}
 
-    def coerce(self, value, path, errors, lenient=True):
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         result = self.inner.coerce(value, path, errors, lenient)
         if result is INVALID or result is None:
             return result
@@ -183,7 +183,7 @@ class ConstrainedNode(Node):
                 return _fail(errors, path, f"{message}, got {describe(value)}")
         return result
 
-    def expected(self):
+    def expected(self) -> str:
         return self.inner.expected()
 
 
@@ -206,7 +206,7 @@ class Field:
 class RecordNode(Node):
     """An object with known properties: dataclass, TypedDict, NamedTuple, a function's parameters."""
 
-    def __init__(self, name: str, build: Callable[[dict], Any] | None, *, strict: bool = False,
+    def __init__(self, name: str, build: Callable[[dict[str, Any]], Any] | None, *, strict: bool = False,
                  description: str | None = None) -> None:
         self.name = name
         self.fields: dict[str, Field] = {}
@@ -217,7 +217,7 @@ class RecordNode(Node):
         self.extra: Node | None = None
         self.recursive = False
 
-    def schema(self, defs):
+    def schema(self, defs: Defs) -> dict[str, Any]:
         if not self.recursive:
             return self.body(defs)
         name, known = defs.name_for(self, self.name)
@@ -225,7 +225,7 @@ class RecordNode(Node):
             defs.schemas[name] = self.body(defs)
         return {"$ref": f"#/$defs/{name}"}
 
-    def body(self, defs) -> dict:
+    def body(self, defs: Defs) -> dict[str, Any]:
         properties = {}
         required = []
         for field in self.fields.values():
@@ -245,7 +245,7 @@ class RecordNode(Node):
             properties[field.name] = prop
             if field.required or self.strict:
                 required.append(field.name)
-        out: dict = {"type": "object"}
+        out: dict[str, Any] = {"type": "object"}
         if self.description:
             out["description"] = self.description
         out["properties"] = properties
@@ -259,7 +259,7 @@ class RecordNode(Node):
                 out["additionalProperties"] = extra
         return out
 
-    def coerce_fields(self, value, path, errors, lenient=True) -> Any:
+    def coerce_fields(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         """Coerce to a plain dict of the fields present (no defaults filled), or INVALID."""
         if lenient:
             value = _decode_container(value, dict)
@@ -286,7 +286,7 @@ class RecordNode(Node):
                 out[name] = self.extra.coerce(value[name], path + (name,), errors, lenient)
         return INVALID if len(errors) > before else out
 
-    def coerce(self, value, path, errors, lenient=True):
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         fields = self.coerce_fields(value, path, errors, lenient)
         if fields is INVALID or self.build is None:
             return fields
@@ -295,7 +295,7 @@ class RecordNode(Node):
         except (TypeError, ValueError) as exc:
             return _fail(errors, path, f"{self.name}: {exc}")
 
-    def expected(self):
+    def expected(self) -> str:
         return f"an object ({self.name})"
 
 
@@ -307,13 +307,13 @@ class RefNode(Node):
     def __init__(self, target: RecordNode) -> None:
         self.target = target
 
-    def schema(self, defs):
+    def schema(self, defs: Defs) -> dict[str, Any]:
         return self.target.schema(defs)
 
-    def coerce(self, value, path, errors, lenient=True):
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         return self.target.coerce(value, path, errors, lenient)
 
-    def expected(self):
+    def expected(self) -> str:
         return self.target.expected()
 
 
@@ -331,7 +331,7 @@ class AliasNode(Node):
     def nullable(self) -> bool:  # type: ignore[override]
         return bool(self.inner is not None and self.inner.nullable)
 
-    def schema(self, defs):
+    def schema(self, defs: Defs) -> dict[str, Any]:
         assert self.inner is not None
         if not self.recursive:
             return self.inner.schema(defs)
@@ -340,11 +340,11 @@ class AliasNode(Node):
             defs.schemas[name] = self.inner.schema(defs)
         return {"$ref": f"#/$defs/{name}"}
 
-    def coerce(self, value, path, errors, lenient=True):
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         assert self.inner is not None
         return self.inner.coerce(value, path, errors, lenient)
 
-    def expected(self):
+    def expected(self) -> str:
         assert self.inner is not None
         return self.inner.expected()
 
@@ -354,23 +354,23 @@ class ExternalNode(Node):
 
     __slots__ = ("_schema", "validate", "name")
 
-    def __init__(self, name: str, schema: dict, validate: Callable[[Any, tuple, list], Any]) -> None:
+    def __init__(self, name: str, schema: dict[str, Any], validate: Callable[[Any, tuple[Any, ...], list[Any]], Any]) -> None:
         self.name = name
         self._schema = schema
         self.validate = validate
 
-    def schema(self, defs):
+    def schema(self, defs: Defs) -> dict[str, Any]:
         own = dict(self._schema)
         for def_name, def_schema in own.pop("$defs", {}).items():
             defs.schemas.setdefault(def_name, def_schema)
         return own
 
-    def coerce(self, value, path, errors, lenient=True):
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         if lenient:
             value = _decode_container(value, dict)
         return self.validate(value, path, errors)
 
-    def expected(self):
+    def expected(self) -> str:
         return f"an object ({self.name})"
 
 

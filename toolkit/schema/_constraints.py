@@ -7,6 +7,7 @@ imported here: a project that does not use them pays nothing.
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterator
 from typing import Any
 
 from . import _nodes as n
@@ -36,12 +37,12 @@ def _multiple_of(value: Any, step: Any) -> bool:
     if isinstance(value, int) and isinstance(step, int):
         return value % step == 0
     quotient = value / step
-    return abs(quotient - round(quotient)) < 1e-9
+    return bool(abs(quotient - round(quotient)) < 1e-9)
 
 
-def apply_metadata(node: n.Node, metadata: tuple, ctx: Any) -> n.Node:
-    keywords: dict = {}
-    checks: list = []
+def apply_metadata(node: n.Node, metadata: tuple[Any, ...], ctx: Any) -> n.Node:
+    keywords: dict[str, Any] = {}
+    checks: list[Any] = []
     for item in _flatten(metadata):
         if isinstance(item, str):
             keywords["description"] = item
@@ -89,7 +90,7 @@ def apply_metadata(node: n.Node, metadata: tuple, ctx: Any) -> n.Node:
     return n.ConstrainedNode(node, keywords, checks)
 
 
-def _flatten(metadata: tuple):
+def _flatten(metadata: tuple[Any, ...]) -> Iterator[Any]:
     """annotated-types' Interval (and other GroupedMetadata) expand into their parts."""
     for item in metadata:
         if type(item).__module__ == "annotated_types" and hasattr(item, "__iter__") and not isinstance(item, str):

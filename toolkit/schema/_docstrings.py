@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class ParsedDoc(NamedTuple):
@@ -19,7 +19,7 @@ _NUMPY_RE = re.compile(r"^\s*(Parameters|Returns|Attributes|Other Parameters)\s*
 _GOOGLE_RE = re.compile(r"^\s*(Args|Arguments|Parameters|Params|Returns|Attributes|Raises|Yields)\s*:\s*$", re.M)
 
 
-def _style(text: str):
+def _style(text: str) -> Any:
     """Guess the style from its markers; a guess is much faster than trying every parser."""
     from docstring_parser.common import DocstringStyle
 
@@ -140,7 +140,7 @@ def parse_docstring(doc: str | None) -> ParsedDoc:
     return parse_with_docstring_parser(text, style)
 
 
-def parse_with_docstring_parser(text: str, style) -> ParsedDoc:
+def parse_with_docstring_parser(text: str, style: Any) -> ParsedDoc:
     """The general path: docstring-parser with the guessed style (AUTO if that fails)."""
     import docstring_parser
 

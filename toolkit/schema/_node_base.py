@@ -9,7 +9,7 @@ INVALID: Any = type("Invalid", (), {"__repr__": lambda self: "INVALID"})()
 #: The default of a field or parameter that has none.
 NO_DEFAULT: Any = type("NoDefault", (), {"__repr__": lambda self: "NO_DEFAULT"})()
 
-def format_path(path: tuple) -> str:
+def format_path(path: tuple[Any, ...]) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -46,7 +46,7 @@ def json_kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _fail(errors: list, path: tuple, message: str) -> Any:
+def _fail(errors: list[Any], path: tuple[Any, ...], message: str) -> Any:
     errors.append((format_path(path), message))
     return INVALID
 
@@ -70,10 +70,10 @@ class Node:
     #: Whether this node accepts JSON null.
     nullable = False
 
-    def schema(self, defs: Defs) -> dict:
+    def schema(self, defs: Defs) -> dict[str, Any]:
         raise NotImplementedError
 
-    def coerce(self, value: Any, path: tuple, errors: list, lenient: bool = True) -> Any:
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         raise NotImplementedError
 
     def expected(self) -> str:
@@ -100,7 +100,7 @@ class Defs:
         self.schemas[name] = None
         return name, False
 
-    def attach(self, schema: dict) -> dict:
+    def attach(self, schema: dict[str, Any]) -> dict[str, Any]:
         if self.schemas:
             schema = dict(schema)
             schema["$defs"] = dict(self.schemas)

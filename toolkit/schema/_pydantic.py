@@ -18,7 +18,7 @@ def _clean(schema: Any, strict: bool) -> Any:
         return [_clean(item, strict) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "title" and isinstance(value, str):
             continue
@@ -43,7 +43,7 @@ def _accepts_null(schema: dict[str, Any]) -> bool:
                                                for o in schema.get("anyOf", ()))
 
 
-def _models_in(annotation: Any) -> list[type]:
+def _models_in(annotation: Any) -> list[Any]:
     """The pydantic models an annotation holds (through Optional, unions, lists, dicts)."""
     import pydantic
 
@@ -52,13 +52,13 @@ def _models_in(annotation: Any) -> list[type]:
     return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
 
 
-def _drop_null_defaults(model: type, value: Any) -> Any:
+def _drop_null_defaults(model: Any, value: Any) -> Any:
     """Strict mode: null on an optional field means "use the model's default", at any depth."""
     if isinstance(value, list):
         return [_drop_null_defaults(model, item) for item in value]
     if not isinstance(value, dict):
         return value
-    out = {}
+    out: dict[str, Any] = {}
     for key, item in value.items():
         field = model.model_fields.get(key)
         if field is None:
@@ -72,7 +72,7 @@ def _drop_null_defaults(model: type, value: Any) -> Any:
     return out
 
 
-def pydantic_node(model: type, strict: bool) -> n.Node:
+def pydantic_node(model: Any, strict: bool) -> n.Node:
     import pydantic
 
     schema = _clean(model.model_json_schema(), strict)

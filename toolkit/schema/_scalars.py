@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ._node_base import INVALID, Node, _fail, describe, json_kind
+from ._node_base import INVALID, Defs, Node, _fail, describe, json_kind
 
 _INT_RE = re.compile(r"\s*[-+]?\d+\s*\Z")
 
@@ -18,13 +18,13 @@ _INT_RE = re.compile(r"\s*[-+]?\d+\s*\Z")
 class AnyNode(Node):
     __slots__ = ()
 
-    def schema(self, defs):
+    def schema(self, defs: Defs) -> dict[str, Any]:
         return {}
 
-    def coerce(self, value, path, errors, lenient=True):
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         return value
 
-    def expected(self):
+    def expected(self) -> str:
         return "any value"
 
 
@@ -32,42 +32,42 @@ class NoneNode(Node):
     __slots__ = ()
     nullable = True
 
-    def schema(self, defs):
+    def schema(self, defs: Defs) -> dict[str, Any]:
         return {"type": "null"}
 
-    def coerce(self, value, path, errors, lenient=True):
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         if value is None:
             return None
         return _fail(errors, path, f"expected null, got {describe(value)}")
 
-    def expected(self):
+    def expected(self) -> str:
         return "null"
 
 
 class BoolNode(Node):
     __slots__ = ()
 
-    def schema(self, defs):
+    def schema(self, defs: Defs) -> dict[str, Any]:
         return {"type": "boolean"}
 
-    def coerce(self, value, path, errors, lenient=True):
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         if isinstance(value, bool):
             return value
         if lenient and isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true"
         return _fail(errors, path, f"expected a boolean (true or false), got {describe(value)}")
 
-    def expected(self):
+    def expected(self) -> str:
         return "a boolean"
 
 
 class IntNode(Node):
     __slots__ = ()
 
-    def schema(self, defs):
+    def schema(self, defs: Defs) -> dict[str, Any]:
         return {"type": "integer"}
 
-    def coerce(self, value, path, errors, lenient=True):
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         if lenient:
@@ -85,17 +85,17 @@ class IntNode(Node):
                         return int(number)
         return _fail(errors, path, f"expected an integer, got {describe(value)}")
 
-    def expected(self):
+    def expected(self) -> str:
         return "an integer"
 
 
 class FloatNode(Node):
     __slots__ = ()
 
-    def schema(self, defs):
+    def schema(self, defs: Defs) -> dict[str, Any]:
         return {"type": "number"}
 
-    def coerce(self, value, path, errors, lenient=True):
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if math.isfinite(value):
                 return float(value)
@@ -109,22 +109,22 @@ class FloatNode(Node):
                     return number
         return _fail(errors, path, f"expected a number, got {describe(value)}")
 
-    def expected(self):
+    def expected(self) -> str:
         return "a number"
 
 
 class StrNode(Node):
     __slots__ = ()
 
-    def schema(self, defs):
+    def schema(self, defs: Defs) -> dict[str, Any]:
         return {"type": "string"}
 
-    def coerce(self, value, path, errors, lenient=True):
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         if isinstance(value, str):
             return value
         return _fail(errors, path, f"expected a string, got {describe(value)}")
 
-    def expected(self):
+    def expected(self) -> str:
         return "a string"
 
 
@@ -133,15 +133,15 @@ class ParsedStrNode(Node):
 
     __slots__ = ("keywords", "parse", "what")
 
-    def __init__(self, keywords: dict, parse: Callable[[str], Any], what: str) -> None:
+    def __init__(self, keywords: dict[str, Any], parse: Callable[[str], Any], what: str) -> None:
         self.keywords = keywords
         self.parse = parse
         self.what = what
 
-    def schema(self, defs):
+    def schema(self, defs: Defs) -> dict[str, Any]:
         return {"type": "string", **self.keywords}
 
-    def coerce(self, value, path, errors, lenient=True):
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         if isinstance(value, str):
             try:
                 return self.parse(value)
@@ -149,7 +149,7 @@ class ParsedStrNode(Node):
                 pass
         return _fail(errors, path, f"expected {self.what}, got {describe(value)}")
 
-    def expected(self):
+    def expected(self) -> str:
         return self.what
 
 
@@ -165,10 +165,10 @@ class DecimalNode(Node):
     def __init__(self, cls: type) -> None:
         self.cls = cls
 
-    def schema(self, defs):
+    def schema(self, defs: Defs) -> dict[str, Any]:
         return {"type": "number"}
 
-    def coerce(self, value, path, errors, lenient=True):
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             return self.cls(str(value))
         if lenient and isinstance(value, str) and len(value) < 100:
@@ -181,7 +181,7 @@ class DecimalNode(Node):
                     return number
         return _fail(errors, path, f"expected a decimal number, got {describe(value)}")
 
-    def expected(self):
+    def expected(self) -> str:
         return "a decimal number"
 
 
@@ -190,30 +190,30 @@ class EnumNode(Node):
 
     __slots__ = ("values", "results", "type_name")
 
-    def __init__(self, values: list, results: list) -> None:
+    def __init__(self, values: list[Any], results: list[Any]) -> None:
         self.values = values
         self.results = results
         kinds = {json_kind(v) for v in values}
         self.type_name = kinds.pop() if len(kinds) == 1 else None
 
     @property
-    def nullable(self):
+    def nullable(self) -> bool:  # type: ignore[override]
         return None in self.values
 
-    def schema(self, defs):
-        out: dict = {}
+    def schema(self, defs: Defs) -> dict[str, Any]:
+        out: dict[str, Any] = {}
         if self.type_name is not None:
             out["type"] = self.type_name
         out["enum"] = list(self.values)
         return out
 
-    def _find(self, value):
+    def _find(self, value: Any) -> Any:
         for candidate, result in zip(self.values, self.results):
             if candidate == value and json_kind(candidate) == json_kind(value):
                 return result
         return INVALID
 
-    def coerce(self, value, path, errors, lenient=True):
+    def coerce(self, value: Any, path: tuple[Any, ...], errors: list[Any], lenient: bool = True) -> Any:
         found = self._find(value)
         if found is INVALID and lenient:
             if isinstance(value, str):
@@ -227,6 +227,6 @@ class EnumNode(Node):
             return _fail(errors, path, f"expected {self.expected()}, got {describe(value)}")
         return found
 
-    def expected(self):
+    def expected(self) -> str:
         shown = ", ".join(json.dumps(v, ensure_ascii=False) for v in self.values[:20])
         return f"one of {shown}" if len(self.values) > 1 else shown
