@@ -95,3 +95,55 @@ def test_examples_run_against_a_server(server):
                          env={**os.environ, "LIGHTLLM_BASE_URL": server.url}, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[-1] == "You have 1234.50 EUR."
+
+
+def test_version():
+    import toolkit as package
+
+    out = toolkit("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"toolkit {package.__version__}"
+
+
+def test_run_takes_sampling_options(server):
+    server.queue("fine")
+    out = toolkit("run", TOOLS, "hi", "--base-url", server.url, "--temperature", "0.3", "--max-tokens", "12",
+                  "--max-steps", "2")
+    assert out.returncode == 0, out.stderr
+    parameters = server.last.body["parameters"]
+    assert parameters["temperature"] == 0.3 and parameters["max_new_tokens"] == 12
+
+
+def test_template_with_the_openai_route_is_an_error(server):
+    out = toolkit("run", TOOLS, "hi", "--base-url", server.url, "--api", "openai", "--template", "x.jinja")
+    assert out.returncode == 1 and "--template only applies to --api generate" in out.stderr
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("example", ["context_injection.py", "parallel_calls.py", "streaming.py", "images.py"])
+def test_inspect_never_runs_an_examples_network_code(example):
+    # an unreachable server: an example that called it at import would fail or hang here
+    out = toolkit("inspect", str(ROOT / "examples" / example), env={"LIGHTLLM_BASE_URL": "http://127.0.0.1:9",
+                                                                     "PYTHONPATH": str(ROOT / "examples")})
+    assert "Traceback" not in out.stderr and "cannot reach" not in out.stderr
+    if example == "images.py":
+        assert out.returncode == 1 and "defines no @tool" in out.stderr
+    else:
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout.split("\n}\n")[0] + "\n}")["type"] == "function"
+
+
+def test_tools_of_module_level_instances_are_found(tmp_path):
+    module = tmp_path / "shop.py"
+    module.write_text("from toolkit import tool\n\nclass Store:\n    def __init__(self):\n        self.n = 3\n\n"
+                      "    @tool\n    def stock(self, item: str) -> int:\n        '''Units in stock.'''\n"
+                      "        return self.n\n\nstore = Store()\n")
+    out = toolkit("inspect", str(module))
+    assert out.returncode == 0, out.stderr
+    schema = json.loads(out.stdout)
+    assert schema["function"]["name"] == "stock" and list(schema["function"]["parameters"]["properties"]) == ["item"]
+
+
+def test_images_example_without_an_argument_prints_usage():
+    out = subprocess.run([sys.executable, "examples/images.py"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith("usage: python examples/images.py PICTURE") and out.stderr.count("\n") == 1

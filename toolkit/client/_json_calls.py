@@ -54,21 +54,9 @@ class _JsonCall:
         n = len(buf)
         while i < n:
             if self.in_str:
-                m = _STRING_END.search(buf, i)
-                if m is None:
-                    i = n
+                i = self._string_end(buf, i, n)
+                if self.in_str:  # the string (or its escape) continues in text still to come
                     break
-                j = m.start()
-                if buf[j] == "\\":
-                    if j + 1 >= n:  # the escaped character has not arrived yet
-                        i = j
-                        break
-                    i = j + 2
-                    continue
-                self.in_str = False
-                i = j + 1
-                if self.depth == 1:
-                    self._string_closed(buf[self.str_start:i], i)
                 continue
             m = (_STRUCT_STOP if self.stop else _STRUCT).search(buf, i)
             if m is None:
@@ -107,6 +95,24 @@ class _JsonCall:
                     self.expect_key = True
                     self.key = None
         self.pos = i
+
+    def _string_end(self, buf: str, i: int, n: int) -> int:
+        """Inside a string: the position after its closing quote (``in_str`` turns false), or
+        where to resume once more text arrives."""
+        while True:
+            m = _STRING_END.search(buf, i)
+            if m is None:
+                return n
+            j = m.start()
+            if buf[j] == "\\":
+                if j + 1 >= n:  # the escaped character has not arrived yet
+                    return j
+                i = j + 2
+                continue
+            self.in_str = False
+            if self.depth == 1:
+                self._string_closed(buf[self.str_start:j + 1], j + 1)
+            return j + 1
 
     def _halts_at(self, buf: str, j: int) -> bool:
         """At a ``<`` outside strings: the block's end tag (the object is broken: stop), or maybe
