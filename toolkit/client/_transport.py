@@ -486,6 +486,9 @@ def _short(exc: BaseException) -> str:
 
 def _read_some(raw: Any) -> bytes:
     """Whatever has arrived (up to 64 KiB), decoded; never waits to fill a buffer."""
+    if not hasattr(raw, "decode_content"):  # not urllib3's response (a caller's adapter): a file object
+        read = getattr(raw, "read1", None) or raw.read
+        return bytes(read(1 << 16))
     if hasattr(raw, "read1"):
         return bytes(raw.read1(1 << 16, decode_content=True))
     return bytes(raw.read(1 << 16, decode_content=True))  # urllib3 1.x
