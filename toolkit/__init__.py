@@ -19,104 +19,51 @@ from typing import TYPE_CHECKING, Any
 
 from ._exceptions import (
     APIConnectionError as APIConnectionError,
-)
-from ._exceptions import (
     APIError as APIError,
-)
-from ._exceptions import (
     APIResponseValidationError as APIResponseValidationError,
-)
-from ._exceptions import (
     APIStatusError as APIStatusError,
-)
-from ._exceptions import (
     APITimeoutError as APITimeoutError,
-)
-from ._exceptions import (
     ArgumentError as ArgumentError,
-)
-from ._exceptions import (
     AuthenticationError as AuthenticationError,
-)
-from ._exceptions import (
     BadRequestError as BadRequestError,
-)
-from ._exceptions import (
     InternalServerError as InternalServerError,
-)
-from ._exceptions import (
     NotFoundError as NotFoundError,
-)
-from ._exceptions import (
+    OutputValidationError as OutputValidationError,
     RateLimitError as RateLimitError,
-)
-from ._exceptions import (
     SchemaError as SchemaError,
-)
-from ._exceptions import (
     TemplateError as TemplateError,
-)
-from ._exceptions import (
     ToolExecutionError as ToolExecutionError,
-)
-from ._exceptions import (
     ToolkitError as ToolkitError,
+    ToolRetry as ToolRetry,
 )
-from .tool import Injected as Injected
-from .tool import RunContext as RunContext
-from .tool import Tool as Tool
-from .tool import tool as tool
+from .tool import Injected as Injected, RunContext as RunContext, Tool as Tool, tool as tool
 
 if TYPE_CHECKING:  # the names below load on first use (see __getattr__); type checkers see them here
-    from ._loop import (
+    from ._events import (
+        Event as Event,
         Final as Final,
-    )
-    from ._loop import (
         ModelResponse as ModelResponse,
-    )
-    from ._loop import (
+        OutputDelta as OutputDelta,
+        ReasoningDelta as ReasoningDelta,
         RunResult as RunResult,
-    )
-    from ._loop import (
+        TextDelta as TextDelta,
+        ToolCallDelta as ToolCallDelta,
         ToolCallRecord as ToolCallRecord,
-    )
-    from ._loop import (
         ToolCallRequest as ToolCallRequest,
-    )
-    from ._loop import (
         ToolCallStarted as ToolCallStarted,
-    )
-    from ._loop import (
         ToolResult as ToolResult,
-    )
-    from ._loop import (
         Usage as Usage,
+        UsageLimits as UsageLimits,
     )
-    from ._loop import (
-        iter_run as iter_run,
-    )
-    from ._loop import (
-        run as run,
-    )
-    from ._loop import (
-        run_many as run_many,
-    )
+    from ._history import trim_tool_results as trim_tool_results
+    from ._loop import iter_run as iter_run, run as run, run_many as run_many
+    from ._results import Image as Image
     from .client import (
         ChatTemplate as ChatTemplate,
-    )
-    from .client import (
         LightLLMClient as LightLLMClient,
-    )
-    from .client import (
         Limits as Limits,
-    )
-    from .client import (
         OpenAICompatibleClient as OpenAICompatibleClient,
-    )
-    from .client import (
         ResponseLimits as ResponseLimits,
-    )
-    from .client import (
         Timeout as Timeout,
     )
 
@@ -130,14 +77,22 @@ _LAZY = {
     "OpenAICompatibleClient": "toolkit.client",
     "ResponseLimits": "toolkit.client",
     "Timeout": "toolkit.client",
-    "Final": "toolkit._loop",
-    "ModelResponse": "toolkit._loop",
-    "RunResult": "toolkit._loop",
-    "ToolCallRecord": "toolkit._loop",
-    "ToolCallRequest": "toolkit._loop",
-    "ToolCallStarted": "toolkit._loop",
-    "ToolResult": "toolkit._loop",
-    "Usage": "toolkit._loop",
+    "Event": "toolkit._events",
+    "Final": "toolkit._events",
+    "Image": "toolkit._results",
+    "ModelResponse": "toolkit._events",
+    "OutputDelta": "toolkit._events",
+    "ReasoningDelta": "toolkit._events",
+    "RunResult": "toolkit._events",
+    "TextDelta": "toolkit._events",
+    "ToolCallDelta": "toolkit._events",
+    "ToolCallRecord": "toolkit._events",
+    "ToolCallRequest": "toolkit._events",
+    "ToolCallStarted": "toolkit._events",
+    "ToolResult": "toolkit._events",
+    "Usage": "toolkit._events",
+    "UsageLimits": "toolkit._events",
+    "trim_tool_results": "toolkit._history",
     "iter_run": "toolkit._loop",
     "run": "toolkit._loop",
     "run_many": "toolkit._loop",
@@ -153,7 +108,9 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ChatTemplate",
+    "Event",
     "Final",
+    "Image",
     "Injected",
     "InternalServerError",
     "LightLLMClient",
@@ -161,25 +118,33 @@ __all__ = [
     "ModelResponse",
     "NotFoundError",
     "OpenAICompatibleClient",
+    "OutputDelta",
+    "OutputValidationError",
     "RateLimitError",
+    "ReasoningDelta",
     "ResponseLimits",
     "RunContext",
     "RunResult",
     "SchemaError",
     "TemplateError",
+    "TextDelta",
     "Timeout",
     "Tool",
+    "ToolCallDelta",
     "ToolCallRecord",
     "ToolCallRequest",
     "ToolCallStarted",
     "ToolExecutionError",
     "ToolResult",
+    "ToolRetry",
     "ToolkitError",
     "Usage",
+    "UsageLimits",
     "iter_run",
     "run",
     "run_many",
     "tool",
+    "trim_tool_results",
 ]
 
 

@@ -6,6 +6,7 @@ The tree::
     ├── SchemaError            a function cannot become a tool (raised at decoration)
     ├── ArgumentError          arguments do not fit a tool's schema (also a ValueError)
     ├── ToolExecutionError     a tool raised, with on_tool_error="raise"
+    ├── OutputValidationError  the model's typed output stayed invalid past output_retries
     ├── TemplateError          a chat template failed to load, compile or render (also a ValueError)
     └── APIError               anything between us and the server
         ├── APIConnectionError
@@ -38,10 +39,12 @@ __all__ = [
     "BadRequestError",
     "InternalServerError",
     "NotFoundError",
+    "OutputValidationError",
     "RateLimitError",
     "SchemaError",
     "TemplateError",
     "ToolExecutionError",
+    "ToolRetry",
     "ToolkitError",
 ]
 
@@ -82,6 +85,21 @@ class ToolExecutionError(ToolkitError):
         super().__init__(message)
         self.tool = tool
         self.call_id = call_id
+
+
+class OutputValidationError(ToolkitError):
+    """The model's typed output (``run(..., output_type=...)``) was still invalid after
+    ``output_retries`` corrections. ``problems`` holds the last problems, as ``(path, message)``."""
+
+    def __init__(self, message: str, *, problems: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+class ToolRetry(Exception):  # noqa: N818 (a signal a tool raises, named for what it asks)
+    """Raised by a tool to ask the model to call it again differently:
+    ``raise ToolRetry("the date must be in the future")``. The message goes back to the model as
+    the result, counted per tool against ``@tool(max_retries=...)`` (default 2)."""
 
 
 class TemplateError(ToolkitError, ValueError):

@@ -1,10 +1,11 @@
 """``run()``: call the model with tools, run the calls it makes, feed the results back, repeat.
 
-The loop is a plain generator, ``iter_run``, that yields events as it goes; ``run`` consumes
-it. Everything a model can get wrong (an unknown tool, bad JSON, wrong arguments, a tool that
-raises, a call repeated in a loop) is sent back to the model as the tool's result, never
-raised. Errors that do escape (the server failing, ``on_tool_error="raise"``) carry the run so
-far as ``error.result``: pass ``error.result.messages`` back in to continue.
+The loop is one generator, ``_Loop.events``, that yields events as it goes; ``iter_run`` returns
+it, ``run`` consumes it. One step is one model call (streamed or not) and the tool calls it
+makes. Everything a model can get wrong (an unknown tool, bad JSON, wrong arguments, a tool that
+raises or hangs, a call repeated in a loop, an invalid typed output) is sent back to the model,
+never raised. Errors that do escape carry the run so far as ``error.result``, whose transcript a
+server accepts: pass ``error.result.messages`` back in to continue.
 """
 
 from __future__ import annotations
@@ -14,135 +15,39 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from typing import Any, Union
+from typing import Any, TypeVar, overload
 
-from ._exceptions import ArgumentError, ToolExecutionError, ToolkitError
-from ._results import DEFAULT_MAX_RESULT_CHARS, serialize_result
-from .tool import RunContext, Tool
-from .tool import tool as make_tool
+from ._events import (
+    Event,
+    Final,
+    ModelResponse,
+    OutputDelta,
+    ReasoningDelta,
+    RunResult,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallRecord,
+    ToolCallRequest,
+    ToolCallStarted,
+    ToolResult,
+    Usage,
+    UsageLimits,
+)
+from ._exceptions import APIStatusError, ArgumentError, OutputValidationError, ToolExecutionError
+from ._execute import CallbackError, ExecOptions, Runner
+from ._history import ContextFit, is_prompt_too_long, trim_tool_results
+from ._output import CONSTRAINT_KEYWORDS, OutputSpec
+from ._results import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_RESULT_CHARS
+from .tool import RunContext, Tool, tool as make_tool
 
-__all__ = ["Event", "Final", "ModelResponse", "RunResult", "ToolCallRecord", "ToolCallRequest", "ToolCallStarted",
-           "ToolResult", "Usage", "iter_run", "run", "run_many"]
+__all__ = ["Event", "Final", "ModelResponse", "OutputDelta", "ReasoningDelta", "RunResult", "TextDelta",
+           "ToolCallDelta", "ToolCallRecord", "ToolCallRequest", "ToolCallStarted", "ToolResult", "Usage",
+           "UsageLimits", "iter_run", "run", "run_many"]
 
-REPEAT_LIMIT = 3
+T = TypeVar("T")
 REQUIRED_REMINDER = "Reply by calling one of the tools (the tool_choice is 'required'); do not answer in text."
 TOOL_CHOICES = ("auto", "none", "required")
-
-
-@dataclasses.dataclass
-class Usage:
-    """Tokens summed over every model call of a run."""
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-
-    def add(self, usage: Any) -> None:
-        """Add a response's ``usage`` (None is skipped)."""
-        if usage is None:
-            return
-        self.prompt_tokens += usage.prompt_tokens or 0
-        self.completion_tokens += usage.completion_tokens or 0
-        self.total_tokens += usage.total_tokens or 0
-
-
-@dataclasses.dataclass
-class ToolCallRecord:
-    """One tool call of a run, as executed (or refused)."""
-
-    id: str
-    name: str
-    #: The arguments after repair, validation and coercion, as the function received them
-    #: (``{"days": 3}`` for ``days: int`` even when the model sent ``"3"``); None when they
-    #: could not be read or did not fit the schema.
-    arguments: dict[str, Any] | None
-    #: What the function returned (None after an error).
-    result: Any = None
-    #: The text sent back to the model.
-    content: str = ""
-    #: Why the call failed or was refused (None on success).
-    error: str | None = None
-    seconds: float = 0.0
-    step: int = 0
-    started: float = 0.0
-    finished: float = 0.0
-    #: What the tool raised (kept for ``on_tool_error="raise"``).
-    exception: BaseException | None = dataclasses.field(default=None, repr=False, compare=False)
-    #: The arguments exactly as the model wrote them (a JSON string, before any repair).
-    raw_arguments: str | None = None
-
-
-@dataclasses.dataclass
-class RunResult:
-    """What a run did: the answer, the transcript, every tool call, tokens, and why it stopped."""
-
-    #: The final assistant text (tool-call markup the model wrote in it is taken out).
-    output: str | None
-    #: The full transcript in OpenAI wire shape; pass it back in to continue the conversation.
-    messages: list[dict[str, Any]]
-    tool_calls: list[ToolCallRecord]
-    #: Model calls made.
-    steps: int
-    usage: Usage
-    #: "stop", "length", "max_steps", "required_unmet" (tool_choice="required" and the model
-    #: never called a tool), "error", or a finish_reason the server sent.
-    stop_reason: str
-    #: The last model response.
-    response: Any = None
-    #: Tool calls the model wrote in its final answer that were not run (the final call of
-    #: ``max_steps`` offers no tools); their markup stays in the transcript, not in ``output``.
-    unrun_tool_calls: list[Any] = dataclasses.field(default_factory=list)
-
-
-@dataclasses.dataclass
-class ModelResponse:
-    """A model call finished: ``response`` is its ``ChatCompletion``."""
-
-    type = "model_response"
-    step: int
-    response: Any
-
-
-@dataclasses.dataclass
-class ToolCallStarted:
-    """A tool call is about to run (or be refused); ``arguments`` is its JSON text."""
-
-    type = "tool_call"
-    step: int
-    id: str
-    name: str
-    arguments: str
-
-
-@dataclasses.dataclass
-class ToolResult:
-    """A tool call finished (or was refused): its record, as sent back to the model."""
-
-    type = "tool_result"
-    step: int
-    record: ToolCallRecord
-
-
-@dataclasses.dataclass
-class Final:
-    """The run ended: ``result`` is the ``RunResult``."""
-
-    type = "final"
-    result: RunResult
-
-
-#: Everything ``iter_run`` yields.
-Event = Union[ModelResponse, ToolCallStarted, ToolResult, Final]
-
-
-@dataclasses.dataclass
-class ToolCallRequest:
-    """What ``approve`` sees: the call about to run."""
-
-    id: str
-    name: str
-    arguments: dict[str, Any]
-    step: int
+OUTPUT_RECEIVED = "Final result received."
 
 
 def _tool_list(tools: Iterable[Any]) -> dict[str, Tool]:
@@ -184,16 +89,46 @@ class _Options:
     on_tool_error: str = "feed"
     max_result_chars: int = DEFAULT_MAX_RESULT_CHARS
     max_workers: int = 8
+    output_type: Any = None
+    output_strategy: str = "tool"
+    output_tool_name: str = "final_result"
+    output_retries: int = 2
+    stream: bool = False
+    tool_timeout: float | None = None
+    deadline: float | None = None
+    final_answer_on_limit: bool = True
+    limits: UsageLimits | None = None
+    context_window: int | None = None
+    history: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] = trim_tool_results
+    prepare_tools: Callable[[RunContext[Any], list[Tool]], list[Tool]] | None = None
+    max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
 
-    def check(self, tools: Mapping[str, Tool]) -> None:
+    def check(self, tools: Mapping[str, Tool]) -> OutputSpec | None:
         _positive_int("max_steps", self.max_steps)
         _positive_int("max_result_chars", self.max_result_chars)
         _positive_int("max_workers", self.max_workers)
+        _positive_int("max_image_bytes", self.max_image_bytes)
+        if self.context_window is not None:
+            _positive_int("context_window", self.context_window)
+        for name in ("tool_timeout", "deadline"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
         if self.on_tool_error not in ("feed", "raise"):
             raise ValueError(f"on_tool_error must be 'feed' (tell the model) or 'raise', got {self.on_tool_error!r}")
-        if self.approve is not None and not callable(self.approve):
-            raise TypeError(f"approve must be a callable taking a ToolCallRequest, got {type(self.approve).__name__}")
+        for name in ("approve", "history", "prepare_tools"):
+            value = getattr(self, name)
+            if value is not None and not callable(value):
+                raise TypeError(f"{name} must be a callable, got {type(value).__name__}")
+        if self.limits is not None and not isinstance(self.limits, UsageLimits):
+            raise TypeError(f"limits must be a toolkit.UsageLimits, got {type(self.limits).__name__}")
         _check_tool_choice(self.tool_choice, tools)
+        if self.output_type is None or self.output_type is str:
+            return None
+        if self.output_tool_name in tools:
+            raise ValueError(f"a tool is already named {self.output_tool_name!r}; pass output_tool_name=... to name "
+                             f"the output tool otherwise")
+        return OutputSpec(self.output_type, self.output_strategy, self.output_tool_name, self.output_retries)
 
 
 def _positive_int(name: str, value: Any) -> None:
@@ -225,137 +160,47 @@ def _check_tool_choice(choice: Any, tools: Mapping[str, Tool]) -> None:
     raise TypeError(f"tool_choice must be a string or a dict, got {type(choice).__name__}")
 
 
+_OPTION_FIELDS = frozenset(f.name for f in dataclasses.fields(_Options))
+_RUN_OPTIONS = frozenset({"client", "model", "system", "extra_body", "on_event", *_OPTION_FIELDS})
+
+
 def _check_sampling(where: str, sampling: Mapping[str, Any]) -> None:
     from .client._client import SAMPLING_PARAMS, unknown_keyword
 
     for name in sampling:
+        if name in CONSTRAINT_KEYWORDS:
+            raise ValueError(f"{name} constrains every reply, which blocks tool calls on LightLLM and vLLM; pass "
+                             f"output_type=... (with output_strategy='native' for constrained decoding) instead")
         if name not in SAMPLING_PARAMS:
-            raise unknown_keyword(where, name, SAMPLING_PARAMS | set(_RUN_OPTIONS))
+            raise unknown_keyword(where, name, SAMPLING_PARAMS | _RUN_OPTIONS)
 
 
-_RUN_OPTIONS = ("client", "model", "system", "extra_body", *(f.name for f in dataclasses.fields(_Options)))
+class _Step:
+    """What one model call produced, for the parts of the step that follow."""
 
-
-class _UserCallbackError(ToolkitError):
-    """A callback the user gave (``approve=``) raised; the cause is chained."""
-
-
-class _Runner:
-    """Prepares and executes the tool calls of one model answer."""
-
-    def __init__(self, tools: dict[str, Tool], options: _Options) -> None:
-        self.tools = tools
-        self.options = options
-        self.history: list[str] = []  # keys of executed calls, for loop detection
-
-    def prepare(self, call: Any, step: int, messages: list[dict[str, Any]]) -> tuple[ToolCallRecord, Callable[[], Any] | None]:
-        """Look up, repair, validate and approve one call: a record, and the work to run (or None)."""
-        name, raw = call.function.name, call.function.arguments
-        record = ToolCallRecord(id=call.id, name=name, arguments=None, step=step,
-                                raw_arguments=raw if isinstance(raw, str) or raw is None else json.dumps(raw))
-        target = self.tools.get(name)
-        if target is None:
-            known = ", ".join(sorted(self.tools)) or "none"
-            return self._refuse(record, f"there is no tool named {name!r}. Available tools: {known}."), None
-        try:
-            arguments, repaired = target.read_arguments(raw)
-        except ArgumentError as exc:
-            return self._refuse(record, f"{exc.problems[0][1]}. Call {name} again with valid JSON arguments."), None
-        if repaired:
-            call.function.arguments = json.dumps(arguments, ensure_ascii=False)
-        if self.options.approve is not None:
-            decision = self._approve(ToolCallRequest(call.id, name, dict(arguments), step))
-            if decision is False or decision is None:
-                return self._refuse(record, f"the call to {name} was not approved by the user; do not retry it."), None
-            if isinstance(decision, Mapping):
-                arguments = dict(decision)
-                call.function.arguments = json.dumps(arguments, ensure_ascii=False)
-        try:
-            values = target.parse_arguments(arguments)
-        except ArgumentError as exc:
-            return self._refuse(record, f"{exc}\nCall {name} again with corrected arguments."), None
-        record.arguments = values
-        key = name + "\x00" + json.dumps(arguments, sort_keys=True, default=str)
-        if self.history[-(REPEAT_LIMIT - 1):] == [key] * (REPEAT_LIMIT - 1):
-            return self._refuse(record, f"{name} was already called {REPEAT_LIMIT - 1} times in a row with these "
-                                        f"same arguments; use the results you have or try something else."), None
-        self.history.append(key)
-        run_context = RunContext(self.options.context, messages=list(messages), tool_call_id=call.id, step=step)
-        return record, lambda: self._work(target, record, values, run_context)
-
-    def _approve(self, request: ToolCallRequest) -> Any:
-        try:
-            return self.options.approve(request)  # type: ignore[misc]
-        except Exception as exc:
-            raise _UserCallbackError(f"the approve callback raised {type(exc).__name__}: {exc}") from exc
-
-    def _work(self, target: Tool, record: ToolCallRecord, values: dict[str, Any], run_context: RunContext[Any]) -> None:
-        record.started = time.perf_counter()
-        try:
-            record.result = target.call_with(values, context=self.options.context, run_context=run_context)
-            # serialised here so that a result that cannot be (a cycle, a huge int) is this call's error
-            record.content = serialize_result(record.result, self.options.max_result_chars)
-        except Exception as exc:  # a tool that raises: the model is told, no traceback
-            record.error = f"{type(exc).__name__}: {_short(exc)}"
-            record.content = f"Error: {record.name} raised {record.error}"
-            record.result = None
-            record.exception = exc
-        record.finished = time.perf_counter()
-        record.seconds = record.finished - record.started
-
-    @staticmethod
-    def _refuse(record: ToolCallRecord, message: str) -> ToolCallRecord:
-        record.error = message
-        record.content = f"Error: {message}"
-        return record
-
-    def execute(self, calls: list[Any], step: int, messages: list[dict[str, Any]]) -> Iterator[Event]:
-        """Run every call (concurrently where allowed) and yield the events, results in call order.
-
-        Every call that starts is waited for and yielded, also with ``on_tool_error="raise"``:
-        the caller records each one before the error is raised.
-        """
-        prepared = [self.prepare(call, step, messages) for call in calls]
-        for (record, _), call in zip(prepared, calls):
-            yield ToolCallStarted(step, record.id, record.name, call.function.arguments or "")
-        concurrent_work = [(r, w) for r, w in prepared if w is not None and self.options.parallel
-                           and self.tools[r.name].parallel]
-        futures: dict[int, concurrent.futures.Future[Any]] = {}
-        pool = None
-        if len(concurrent_work) > 1:
-            pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=min(self.options.max_workers, len(concurrent_work)), thread_name_prefix="toolkit-tool")
-            futures = {id(r): pool.submit(w) for r, w in concurrent_work}
-        try:
-            for record, work in prepared:
-                if work is not None:
-                    future = futures.get(id(record))
-                    future.result() if future is not None else work()
-                yield ToolResult(step, record)
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True)
-
-
-def _short(exc: BaseException, limit: int = 2000) -> str:
-    try:
-        text = str(exc)
-    except Exception:  # an exception whose __str__ itself fails
-        text = repr(type(exc))
-    return text if len(text) <= limit else text[:limit] + "..."
+    def __init__(self, number: int, reply: Any, *, final_call: bool, forced: bool) -> None:
+        self.number = number
+        self.reply = reply
+        self.message = reply.choices[0].message
+        self.final_call = final_call
+        self.forced = forced
 
 
 class _Loop:
-    """One run: the state, and one method per part of a step."""
+    """One run: its state, and one method per part of a step."""
 
     def __init__(self, input: Any, tools: Iterable[Any], *, client: Any, model: str | None, system: str | None,
                  options: _Options, sampling: dict[str, Any]) -> None:
         self.registry = _tool_list(tools)
-        options.check(self.registry)
+        self.output = options.check(self.registry)
         self.options = options
-        self.schemas = [t.schema for t in self.registry.values()]
         self.messages = _start_messages(input, system)
-        self.runner = _Runner(self.registry, options)
+        if self.output is not None and self.output.strategy == "prompted":
+            self._add_instruction(self.output.instruction())
+        self.runner = Runner(self.registry, ExecOptions(
+            parallel=options.parallel, context=options.context, approve=options.approve,
+            max_result_chars=options.max_result_chars, max_workers=options.max_workers,
+            tool_timeout=options.tool_timeout, max_image_bytes=options.max_image_bytes))
         self.owns_client = client is None
         if client is None:
             from .client import LightLLMClient
@@ -370,23 +215,47 @@ class _Loop:
         self.response: Any = None
         self.choice = options.tool_choice
         self.pending_at: int | None = None  # index of an assistant message whose calls are not all answered
+        self.output_failures = 0
+        self.started = time.monotonic()
+        self.deadline = self.started + options.deadline if options.deadline is not None else None
+        self.max_requests = options.limits.max_requests if options.limits and options.limits.max_requests \
+            else options.max_steps
+        self.fit = ContextFit(options.context_window, options.history, sampling.get("max_tokens"))
+        self.window_checked = options.context_window is not None
 
-    def result(self, stop_reason: str, output: str | None = None, unrun: list[Any] | None = None) -> RunResult:
+    def _add_instruction(self, text: str) -> None:
+        if self.messages[0].get("role") == "system" and isinstance(self.messages[0].get("content"), str):
+            self.messages[0] = {**self.messages[0], "content": self.messages[0]["content"] + "\n\n" + text}
+        else:
+            self.messages.insert(0, {"role": "system", "content": text})
+
+    def result(self, stop_reason: str, output: Any = None, unrun: list[Any] | None = None,
+               limit: str | None = None) -> RunResult[Any]:
         return RunResult(output=output, messages=self.messages, tool_calls=self.records, steps=self.steps,
                          usage=self.usage, stop_reason=stop_reason, response=self.response,
-                         unrun_tool_calls=unrun or [])
+                         unrun_tool_calls=unrun or [], limit=limit)
 
-    def events(self) -> Iterator[Event]:
+    # -- the loop ------------------------------------------------------------------------------------
+
+    def events(self) -> Generator[Event, None, None]:
         try:
-            for step in range(1, self.options.max_steps + 2):
-                final = yield from self.step(step, final_call=step > self.options.max_steps)
+            number = 0
+            while True:
+                number += 1
+                stop, limit = self._limit_reached(number)
+                if stop is not None:
+                    yield from self._end_early(number, stop, limit)
+                    return
+                final = yield from self.step(number, final_call=False)
                 if final is not None:
                     yield final
                     return
         except BaseException as exc:
             # whatever escapes (an APIError, a callback's error, Ctrl-C) carries a transcript the
             # server accepts: unanswered calls of the last answer are answered with an error
-            self.close_transcript(f"Error: the call was not run ({type(exc).__name__})")
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            self.close_transcript("Error: interrupted before the call finished" if interrupted else
+                                  f"Error: the call was not run ({type(exc).__name__})")
             try:
                 exc.result = self.result("error")  # type: ignore[attr-defined]
             except AttributeError:  # an exception type with __slots__: nothing to attach to
@@ -396,63 +265,292 @@ class _Loop:
             if self.owns_client:
                 self.client.close()
 
-    def ask(self, choice: Any, extra: Iterable[dict[str, Any]] = ()) -> Any:
-        kwargs = dict(self.sampling)
-        if self.schemas:
-            kwargs["tools"] = self.schemas
-            kwargs["tool_choice"] = choice
-        reply = self.client.chat.completions.create(model=self.model, messages=self.messages + list(extra),
-                                                    **kwargs)
-        self.steps += 1
-        self.usage.add(reply.usage)
-        self.response = reply
-        return reply
+    def _limit_reached(self, number: int) -> tuple[str | None, str | None]:
+        """Before a model call that may use tools: (stop_reason, limit name) when the run must end."""
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return "deadline", None
+        if number > self.max_requests:
+            limited = self.options.limits is not None and self.options.limits.max_requests is not None
+            return ("limit", "max_requests") if limited else ("max_steps", None)
+        limits = self.options.limits
+        if limits is not None:
+            if limits.max_tool_calls is not None and len(self.records) >= limits.max_tool_calls:
+                return "limit", "max_tool_calls"
+            token_limit = limits.token_limit_reached(self.usage)
+            if token_limit is not None:
+                return "limit", token_limit
+        return None, None
 
-    def step(self, step: int, *, final_call: bool) -> Generator[Event, None, Final | None]:
+    def _end_early(self, number: int, stop: str, limit: str | None) -> Iterator[Event]:
+        """A limit, the deadline or max_steps: one last call without tools asks for the answer
+        (not when a token limit is spent, nor with ``final_answer_on_limit=False`` for limits)."""
+        token_limit = limit in ("max_total_tokens", "max_prompt_tokens", "max_completion_tokens")
+        asked = stop == "max_steps" or self.options.final_answer_on_limit
+        if token_limit or not asked:
+            yield Final(self.result(stop, None, limit=limit))
+            return
+        final = yield from self.step(number, final_call=True)
+        assert final is not None
+        final.result.stop_reason = stop
+        final.result.limit = limit
+        yield final
+
+    # -- one step ---------------------------------------------------------------------------------------
+
+    def step(self, number: int, *, final_call: bool) -> Generator[Event, None, Final | None]:
         """One model call and the tool calls it makes; returns the Final event when the run ends."""
-        reply = self.ask("none" if final_call else self.choice)
+        schemas, choice = self._offer(number, final_call)
+        forced = not final_call and (choice == "required" or isinstance(choice, Mapping)) and \
+            not self._forces_output(choice)
+        reply = yield from self.ask(number, schemas, choice)
         message = reply.choices[0].message
-        forced = self.choice == "required" or isinstance(self.choice, Mapping)
-        if not message.tool_calls and forced and not final_call:
-            reply = self.ask(self.choice, [{"role": "user", "content": REQUIRED_REMINDER}])  # one reminder
+        if not message.tool_calls and forced:
+            reply = yield from self.ask(number, schemas, choice, [{"role": "user", "content": REQUIRED_REMINDER}])
             message = reply.choices[0].message
         assistant_at = len(self.messages)
         self.messages.append(message.to_dict())
-        yield ModelResponse(step, reply)
-        if final_call or not message.tool_calls:
-            return self.finish(reply, message, final_call=final_call, forced=forced)
+        yield ModelResponse(number, reply)
+        current = _Step(number, reply, final_call=final_call, forced=forced)
+        calls = list(message.tool_calls or ())
+        output_calls = [c for c in calls if self.output is not None and self.output.strategy == "tool"
+                        and c.function.name == self.output.tool_name]
+        tool_calls = [c for c in calls if c not in output_calls]
+        if not calls or (final_call and not output_calls):
+            return (yield from self._no_calls(current))
         self.pending_at = assistant_at
-        failed: ToolCallRecord | None = None
-        for event in self.runner.execute(message.tool_calls, step, self.messages):
-            if isinstance(event, ToolResult):
-                self.records.append(event.record)
-                self.messages.append({"role": "tool", "tool_call_id": event.record.id,
-                                      "content": event.record.content})
-                if event.record.exception is not None and failed is None:
-                    failed = event.record
-            yield event
+        failed = None
+        if tool_calls and not final_call:
+            failed = yield from self._run_calls(tool_calls, number)
+        if final_call and tool_calls:
+            self._answer_unrun(tool_calls)
+        final = self._take_output(output_calls, current) if output_calls else None
         self.pending_at = None
-        # the repaired / replaced arguments become the stored call, as valid JSON
-        self.messages[assistant_at] = message.to_dict()
+        self.messages[assistant_at] = message.to_dict()  # repaired / replaced arguments, as valid JSON
         if failed is not None and self.options.on_tool_error == "raise":
             error = ToolExecutionError(f"tool {failed.name} raised {failed.error}", tool=failed.name,
                                        call_id=failed.id)
             raise error from failed.exception
         if forced:
             self.choice = "auto"  # a forced choice is spent once a tool ran, so the loop cannot spin
-        return None
+        return final
 
-    def finish(self, reply: Any, message: Any, *, final_call: bool, forced: bool) -> Final:
+    def _forces_output(self, choice: Any) -> bool:
+        return self.output is not None and isinstance(choice, Mapping) and \
+            (choice.get("function") or {}).get("name") == self.output.tool_name
+
+    def _offer(self, number: int, final_call: bool) -> tuple[list[dict[str, Any]], Any]:
+        """The tool schemas shown in this step and the tool_choice."""
+        output_tool = self.output.tool_schema() if self.output is not None and self.output.strategy == "tool" \
+            else None
+        if final_call:  # no tools, or only the output tool, which the model must call
+            if output_tool is not None:
+                return [output_tool], {"type": "function", "function": {"name": self.output.tool_name}}  # type: ignore[union-attr]
+            return [t.schema for t in self.registry.values()], "none"
+        tools = list(self.registry.values())
+        if self.options.prepare_tools is not None:
+            tools = self._prepared(number, tools)
+            self.runner.shown = {t.name for t in tools}
+            self.runner.tools = {**self.registry, **{t.name: t for t in tools}}
+        schemas = [t.schema for t in tools]
+        if output_tool is not None:
+            schemas.append(output_tool)
+        return schemas, self.choice
+
+    def _prepared(self, number: int, tools: list[Tool]) -> list[Tool]:
+        prepare = self.options.prepare_tools
+        assert prepare is not None
+        ctx = RunContext(self.options.context, messages=list(self.messages), tool_call_id=None, step=number)
+        try:
+            chosen = list(prepare(ctx, tools))
+        except Exception as exc:
+            raise CallbackError(f"the prepare_tools callback raised {type(exc).__name__}: {exc}") from exc
+        if not all(isinstance(t, Tool) for t in chosen):
+            raise CallbackError("prepare_tools must return a list of Tool objects")
+        return chosen
+
+    # -- the model call ---------------------------------------------------------------------------------
+
+    def ask(self, number: int, schemas: list[dict[str, Any]], choice: Any,
+            extra: Iterable[dict[str, Any]] = (), constraint: Mapping[str, Any] | None = None
+            ) -> Generator[Event, None, Any]:
+        """One model call (streamed when asked), fitted to the context window; a server that
+        still finds the prompt too long gets one retry with the history trimmed further."""
+        kwargs = dict(self.sampling)
+        if constraint:
+            kwargs = _merge(kwargs, constraint)
+        if schemas:
+            kwargs["tools"] = schemas
+            kwargs["tool_choice"] = choice
+        self._learn_window()
+        tools_chars = len(json.dumps(schemas)) if schemas else 0
+        messages = self.messages + list(extra)
+        sent = self.fit.fit(messages, tools_chars)
+        try:
+            reply = yield from self._call(number, sent, kwargs)
+        except APIStatusError as exc:
+            if not is_prompt_too_long(exc):
+                raise
+            shorter = self.fit.fit(messages, tools_chars, force=True)
+            if shorter == sent:
+                raise
+            sent = shorter
+            reply = yield from self._call(number, sent, kwargs)
+        self.steps += 1
+        self.usage.add(reply.usage)
+        self.fit.observe(sent, getattr(reply.usage, "prompt_tokens", None) if reply.usage else None)
+        self.response = reply
+        return reply
+
+    def _learn_window(self) -> None:
+        """The context window from the server's ``max_model_len`` (read once per client)."""
+        if self.window_checked:
+            return
+        self.window_checked = True
+        window = getattr(self.client, "context_window", None)
+        if callable(window):
+            try:
+                self.fit.window = window()
+            except Exception:  # noqa: BLE001 (no /v1/models: no trimming, as without a window)
+                self.fit.window = None
+
+    def _call(self, number: int, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> Generator[Event, None, Any]:
+        create = self.client.chat.completions.create
+        if not self.options.stream:
+            return create(model=self.model, messages=messages, **kwargs)
+        stream = create(model=self.model, messages=messages, stream=True, **kwargs)
+        with stream:  # closing the generator early closes the HTTP stream here
+            names: dict[int, str] = {}
+            arguments: dict[int, str] = {}
+            for chunk in stream:
+                for choice in chunk.choices or ():
+                    if choice.index not in (0, None):
+                        continue
+                    yield from self._deltas(number, choice.delta, names, arguments)
+            return stream.get_final_completion()
+
+    def _deltas(self, number: int, delta: Any, names: dict[int, str], arguments: dict[int, str]) -> Iterator[Event]:
+        if delta is None:
+            return
+        if delta.reasoning:
+            yield ReasoningDelta(number, delta.reasoning)
+        if delta.content:
+            yield TextDelta(number, delta.content)
+        for call in delta.tool_calls or ():
+            index = call.index or 0
+            function = call.function
+            name = function.name if function is not None and function.name else None
+            piece = function.arguments if function is not None and function.arguments else ""
+            if name:
+                names[index] = name
+            yield ToolCallDelta(number, index, call.id, name, piece)
+            if self.output is not None and names.get(index) == self.output.tool_name and piece:
+                arguments[index] = arguments.get(index, "") + piece
+                yield OutputDelta(number, arguments[index])
+
+    # -- the parts of a step ----------------------------------------------------------------------------
+
+    def _run_calls(self, calls: list[Any], number: int) -> Generator[Event, None, ToolCallRecord | None]:
+        failed: ToolCallRecord | None = None
+        calls = self._within_limit(calls)
+        for event in self.runner.execute(calls, number, self.messages, deadline=self.deadline):
+            if isinstance(event, ToolResult):
+                self.records.append(event.record)
+                self.messages.append(event.record.message())
+                if event.record.exception is not None and failed is None:
+                    failed = event.record
+            yield event
+        return failed
+
+    def _within_limit(self, calls: list[Any]) -> list[Any]:
+        """Calls past ``max_tool_calls`` are answered (not run) and left out."""
+        limits = self.options.limits
+        if limits is None or limits.max_tool_calls is None:
+            return calls
+        room = max(0, limits.max_tool_calls - len(self.records))
+        for call in calls[room:]:
+            self._answer(call, f"Error: the limit of {limits.max_tool_calls} tool calls for this conversation is "
+                               f"reached; {call.function.name} was not run. Answer with what you have.")
+        return calls[:room]
+
+    def _answer(self, call: Any, content: str) -> None:
+        self.messages.append({"role": "tool", "tool_call_id": call.id, "content": content})
+
+    def _answer_unrun(self, calls: list[Any]) -> None:
+        for call in calls:
+            self._answer(call, "Error: no more tool calls can run in this conversation; give the final answer.")
+
+    def _take_output(self, calls: list[Any], step: _Step) -> Final | None:
+        """The output tool was called: the value, or the problems fed back (and counted)."""
+        spec = self.output
+        assert spec is not None
+        first, *others = calls
+        for other in others:
+            self._answer(other, "Error: only the first final_result call is read; this one was ignored.")
+        try:
+            value = spec.from_arguments(first.function.arguments)
+        except ArgumentError as exc:
+            self._answer(first, f"Error: {exc}\nCall {spec.tool_name} again with corrected arguments.")
+            self._output_failed(exc)
+            return None
+        self._answer(first, OUTPUT_RECEIVED)
+        return Final(self.result("output", value))
+
+    def _output_failed(self, error: ArgumentError) -> None:
+        self.output_failures += 1
+        if self.output_failures > self.options.output_retries:
+            raise OutputValidationError(f"the model's output did not fit {self.output.name if self.output else ''} "
+                                        f"after {self.options.output_retries} correction(s): {error}",
+                                        problems=error.problems)
+
+    def _no_calls(self, step: _Step) -> Generator[Event, None, Final | None]:
+        """An answer without tool calls: the final text, a typed output to read, or a reminder."""
+        message = step.message
+        if self.output is None:
+            return self._finish_text(step)
+        if self.output.strategy == "native":
+            return (yield from self._native(step))
+        try:
+            value = self.output.from_text(message.content)
+        except ArgumentError as exc:
+            self._output_failed(exc)
+            text = self.output.reminder() if self.output.strategy == "tool" else self.output.correction(exc)
+            self.messages.append({"role": "user", "content": text})
+            if step.final_call:  # no step left to correct it in
+                raise OutputValidationError(f"the model gave no valid output before the run ended: {exc}",
+                                            problems=exc.problems) from None
+            return None
+        return Final(self.result("output", value))
+
+    def _native(self, step: _Step) -> Generator[Event, None, Final | None]:
+        """Constrained decoding: one more call without tools, retried while its value is invalid."""
+        spec = self.output
+        assert spec is not None
+        from .client import LightLLMClient
+
+        constraint = spec.constraint(native_route=isinstance(self.client, LightLLMClient))
+        while True:
+            reply = yield from self.ask(step.number, [], "none", constraint=constraint)
+            message = reply.choices[0].message
+            self.messages.append(message.to_dict())
+            yield ModelResponse(step.number, reply)
+            try:
+                return Final(self.result("output", spec.from_text(message.content)))
+            except ArgumentError as exc:
+                self._output_failed(exc)
+                self.messages.append({"role": "user", "content": spec.correction(exc)})
+
+    def _finish_text(self, step: _Step) -> Final:
+        message = step.message
         content = message.content
         unrun: list[Any] = []
-        if final_call and content and self.schemas:
+        if step.final_call and content and self.registry:
             content, unrun = self._strip_markup(content)
-        if final_call:
+        if step.final_call:
             stop = "max_steps"
-        elif forced and not message.tool_calls:
+        elif step.forced and not message.tool_calls:
             stop = "required_unmet"
         else:
-            finish = reply.choices[0].finish_reason or "stop"
+            finish = step.reply.choices[0].finish_reason or "stop"
             stop = "stop" if finish in ("stop", "tool_calls") else finish
         return Final(self.result(stop, content, unrun))
 
@@ -463,7 +561,7 @@ class _Loop:
             return content, []
         from .client import parse_tool_calls
 
-        text, calls = parse_tool_calls(content, parser, tools=self.schemas)
+        text, calls = parse_tool_calls(content, parser, tools=[t.schema for t in self.registry.values()])
         if not calls:
             return content, []
         return (text.strip() or None) if text else None, calls
@@ -481,41 +579,124 @@ class _Loop:
         self.pending_at = None
 
 
+def _merge(kwargs: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``kwargs`` with ``extra`` added; ``extra_body`` dicts (and their ``parameters``) merged."""
+    out = dict(kwargs)
+    for key, value in extra.items():
+        if key == "extra_body" and isinstance(out.get("extra_body"), Mapping):
+            body = dict(out["extra_body"])
+            for inner, inner_value in value.items():
+                if inner == "parameters" and isinstance(body.get("parameters"), Mapping):
+                    body["parameters"] = {**body["parameters"], **inner_value}
+                else:
+                    body[inner] = inner_value
+            out["extra_body"] = body
+        else:
+            out[key] = value
+    return out
+
+
+def _loop(input: Any, tools: Iterable[Any], client: Any, model: str | None, system: str | None,
+          extra_body: Mapping[str, Any] | None, where: str, options: _Options, sampling: dict[str, Any]) -> _Loop:
+    _check_sampling(where, sampling)
+    if extra_body is not None:
+        sampling["extra_body"] = dict(extra_body)
+    return _Loop(input, tools, client=client, model=model, system=system, options=options, sampling=sampling)
+
+
 def iter_run(input: Any, tools: Iterable[Any] = (), *, client: Any = None, model: str | None = None,
              system: str | None = None, max_steps: int = 10, parallel: bool = True, tool_choice: Any = "auto",
              context: Any = None, approve: Callable[[ToolCallRequest], Any] | None = None,
              on_tool_error: str = "feed", max_result_chars: int = DEFAULT_MAX_RESULT_CHARS, max_workers: int = 8,
-             extra_body: Mapping[str, Any] | None = None, **sampling: Any) -> Iterator[Event]:
-    """The loop as a generator of events: ``ModelResponse``, ``ToolCallStarted``, ``ToolResult``
-    and, last, ``Final`` (whose ``result`` is the ``RunResult``). Arguments as for ``run``.
-
-    Options are checked when this is called, before any request is sent."""
-    _check_sampling("iter_run()", sampling)
-    if extra_body is not None:
-        sampling["extra_body"] = dict(extra_body)
+             extra_body: Mapping[str, Any] | None = None, output_type: Any = None, output_strategy: str = "tool",
+             output_tool_name: str = "final_result", output_retries: int = 2, stream: bool = False,
+             tool_timeout: float | None = None, deadline: float | None = None, final_answer_on_limit: bool = True,
+             limits: UsageLimits | None = None, context_window: int | None = None,
+             history: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] = trim_tool_results,
+             prepare_tools: Callable[[RunContext[Any], list[Tool]], list[Tool]] | None = None,
+             max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES, **sampling: Any) -> Iterator[Event]:
+    """The loop as a generator of events (arguments as for ``run``): ``ModelResponse``,
+    ``ToolCallStarted``, ``ToolResult`` and, last, ``Final`` (whose ``result`` is the
+    ``RunResult``); with ``stream=True`` also ``TextDelta``, ``ReasoningDelta``, ``ToolCallDelta``
+    and ``OutputDelta`` as the model writes. Options are checked when this is called, before any
+    request. Closing the generator early closes the HTTP stream and runs no further tools."""
     options = _Options(max_steps=max_steps, parallel=parallel, tool_choice=tool_choice, context=context,
                        approve=approve, on_tool_error=on_tool_error, max_result_chars=max_result_chars,
-                       max_workers=max_workers)
-    loop = _Loop(input, tools, client=client, model=model, system=system, options=options, sampling=sampling)
-    return loop.events()
+                       max_workers=max_workers, output_type=output_type, output_strategy=output_strategy,
+                       output_tool_name=output_tool_name, output_retries=output_retries, stream=stream,
+                       tool_timeout=tool_timeout, deadline=deadline, final_answer_on_limit=final_answer_on_limit,
+                       limits=limits, context_window=context_window, history=history, prepare_tools=prepare_tools,
+                       max_image_bytes=max_image_bytes)
+    return _loop(input, tools, client, model, system, extra_body, "iter_run()", options, sampling).events()
 
 
-def run(input: Any, tools: Iterable[Any] = (), *, client: Any = None, model: str | None = None,
-        system: str | None = None, max_steps: int = 10, parallel: bool = True, tool_choice: Any = "auto",
-        context: Any = None, approve: Callable[[ToolCallRequest], Any] | None = None,
+@overload
+def run(input: Any, tools: Iterable[Any] = ..., *, output_type: None = None, client: Any = ...,
+        model: str | None = ..., system: str | None = ..., max_steps: int = ..., parallel: bool = ...,
+        tool_choice: Any = ..., context: Any = ..., approve: Callable[[ToolCallRequest], Any] | None = ...,
+        on_tool_error: str = ..., max_result_chars: int = ..., max_workers: int = ...,
+        extra_body: Mapping[str, Any] | None = ..., output_strategy: str = ..., output_tool_name: str = ...,
+        output_retries: int = ..., stream: bool = ..., on_event: Callable[[Event], Any] | None = ...,
+        tool_timeout: float | None = ..., deadline: float | None = ..., final_answer_on_limit: bool = ...,
+        limits: UsageLimits | None = ..., context_window: int | None = ...,
+        history: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] = ...,
+        prepare_tools: Callable[[RunContext[Any], list[Tool]], list[Tool]] | None = ...,
+        max_image_bytes: int = ..., **sampling: Any) -> RunResult[str]: ...
+
+
+@overload
+def run(input: Any, tools: Iterable[Any] = ..., *, output_type: type[T], client: Any = ...,
+        model: str | None = ..., system: str | None = ..., max_steps: int = ..., parallel: bool = ...,
+        tool_choice: Any = ..., context: Any = ..., approve: Callable[[ToolCallRequest], Any] | None = ...,
+        on_tool_error: str = ..., max_result_chars: int = ..., max_workers: int = ...,
+        extra_body: Mapping[str, Any] | None = ..., output_strategy: str = ..., output_tool_name: str = ...,
+        output_retries: int = ..., stream: bool = ..., on_event: Callable[[Event], Any] | None = ...,
+        tool_timeout: float | None = ..., deadline: float | None = ..., final_answer_on_limit: bool = ...,
+        limits: UsageLimits | None = ..., context_window: int | None = ...,
+        history: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] = ...,
+        prepare_tools: Callable[[RunContext[Any], list[Tool]], list[Tool]] | None = ...,
+        max_image_bytes: int = ..., **sampling: Any) -> RunResult[T]: ...
+
+
+@overload
+def run(input: Any, tools: Iterable[Any] = ..., *, output_type: Any, client: Any = ...,
+        model: str | None = ..., system: str | None = ..., max_steps: int = ..., parallel: bool = ...,
+        tool_choice: Any = ..., context: Any = ..., approve: Callable[[ToolCallRequest], Any] | None = ...,
+        on_tool_error: str = ..., max_result_chars: int = ..., max_workers: int = ...,
+        extra_body: Mapping[str, Any] | None = ..., output_strategy: str = ..., output_tool_name: str = ...,
+        output_retries: int = ..., stream: bool = ..., on_event: Callable[[Event], Any] | None = ...,
+        tool_timeout: float | None = ..., deadline: float | None = ..., final_answer_on_limit: bool = ...,
+        limits: UsageLimits | None = ..., context_window: int | None = ...,
+        history: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] = ...,
+        prepare_tools: Callable[[RunContext[Any], list[Tool]], list[Tool]] | None = ...,
+        max_image_bytes: int = ..., **sampling: Any) -> RunResult[Any]: ...
+
+
+def run(input: Any, tools: Iterable[Any] = (), *, output_type: Any = None, client: Any = None,
+        model: str | None = None, system: str | None = None, max_steps: int = 10, parallel: bool = True,
+        tool_choice: Any = "auto", context: Any = None, approve: Callable[[ToolCallRequest], Any] | None = None,
         on_tool_error: str = "feed", max_result_chars: int = DEFAULT_MAX_RESULT_CHARS, max_workers: int = 8,
-        extra_body: Mapping[str, Any] | None = None, **sampling: Any) -> RunResult:
+        extra_body: Mapping[str, Any] | None = None, output_strategy: str = "tool",
+        output_tool_name: str = "final_result", output_retries: int = 2, stream: bool = False,
+        on_event: Callable[[Event], Any] | None = None, tool_timeout: float | None = None,
+        deadline: float | None = None, final_answer_on_limit: bool = True, limits: UsageLimits | None = None,
+        context_window: int | None = None,
+        history: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] = trim_tool_results,
+        prepare_tools: Callable[[RunContext[Any], list[Tool]], list[Tool]] | None = None,
+        max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES, **sampling: Any) -> RunResult[Any]:
     """Run the tool-calling loop to the model's final answer.
 
     Args:
         input: A prompt string, or a list of messages (e.g. ``result.messages`` to continue).
         tools: ``@tool`` functions or plain callables; only these can be called.
+        output_type: The type of the final answer (dataclass, TypedDict, pydantic model,
+            ``list[...]``, ``Literal``...); ``None`` or ``str``: the text.
         client: A ``LightLLMClient`` or ``OpenAICompatibleClient`` (default: a LightLLMClient
             from ``LIGHTLLM_BASE_URL``, or http://localhost:8000).
         model: The model name sent to the server.
         system: A system message put first.
-        max_steps: The most model calls that may use tools; past it, one more call with
-            ``tool_choice="none"`` asks for the final answer (``stop_reason="max_steps"``).
+        max_steps: The most model calls that may use tools; past it, one more call without
+            tools asks for the final answer (``stop_reason="max_steps"``).
         parallel: Run several calls of one answer concurrently (``@tool(parallel=False)`` opts out).
         tool_choice: "auto", "none", "required" (enforced here: one reminder) or a named tool.
         context: The value ``RunContext`` / ``Injected`` parameters receive.
@@ -526,23 +707,58 @@ def run(input: Any, tools: Iterable[Any] = (), *, client: Any = None, model: str
         max_result_chars: Longest tool result sent back (longer ones are cut with a marker).
         max_workers: Most tool calls of one answer run at once.
         extra_body: Server-specific fields sent with every model call, as they are.
-        **sampling: temperature, top_p, top_k, max_tokens, stop, seed, penalties, ... and
-            ``extra_body={...}`` for server-specific fields; an unknown keyword is a ``TypeError``.
+        output_strategy: "tool" (an extra ``final_result`` tool), "native" (constrained
+            decoding) or "prompted" (the schema in the system message).
+        output_tool_name: The name of the output tool.
+        output_retries: Invalid outputs fed back before ``OutputValidationError``.
+        stream: Call the model with ``stream=True`` (``on_event`` / ``iter_run`` see the deltas).
+        on_event: Called with every event as it happens; if it raises, the run ends with a
+            ``ToolkitError`` carrying ``.result``.
+        tool_timeout: Seconds a tool call may run (``@tool(timeout=...)`` wins).
+        deadline: Seconds for the whole run; past it no tool starts and one last call without
+            tools asks for the answer (``stop_reason="deadline"``).
+        final_answer_on_limit: False: a deadline or limit ends the run without that last call.
+        limits: ``UsageLimits`` (requests, tool calls, tokens) for this run.
+        context_window: The model's context in tokens (default: ``max_model_len`` of
+            ``/v1/models``); the sent history is trimmed to fit.
+        history: ``messages -> messages``, called to shrink what is sent (default
+            ``trim_tool_results``).
+        prepare_tools: ``fn(ctx, tools) -> tools`` before each model call: the tools shown.
+        max_image_bytes: Largest image a tool may return.
+        **sampling: temperature, top_p, top_k, max_tokens, stop, seed, penalties, ...; an unknown
+            keyword is a ``TypeError``.
 
     Raises:
         ValueError / TypeError: an option is invalid (before any request).
         APIError: the server failed; ``error.result`` holds the run so far.
         ToolExecutionError: a tool raised and ``on_tool_error="raise"``; ``error.result`` too.
-        ToolkitError: a callback of yours (``approve``) raised; the cause is chained, ``.result`` set.
+        OutputValidationError: the typed output stayed invalid past ``output_retries``.
+        ToolkitError: a callback of yours (``approve``, ``on_event``, ``prepare_tools``) raised;
+            the cause is chained, ``.result`` set.
     """
-    _check_sampling("run()", sampling)
-    for event in iter_run(input, tools, client=client, model=model, system=system, max_steps=max_steps,
-                          parallel=parallel, tool_choice=tool_choice, context=context, approve=approve,
-                          on_tool_error=on_tool_error, max_result_chars=max_result_chars, max_workers=max_workers,
-                          extra_body=extra_body, **sampling):
+    options = _Options(max_steps=max_steps, parallel=parallel, tool_choice=tool_choice, context=context,
+                       approve=approve, on_tool_error=on_tool_error, max_result_chars=max_result_chars,
+                       max_workers=max_workers, output_type=output_type, output_strategy=output_strategy,
+                       output_tool_name=output_tool_name, output_retries=output_retries, stream=stream,
+                       tool_timeout=tool_timeout, deadline=deadline, final_answer_on_limit=final_answer_on_limit,
+                       limits=limits, context_window=context_window, history=history, prepare_tools=prepare_tools,
+                       max_image_bytes=max_image_bytes)
+    if on_event is not None and not callable(on_event):
+        raise TypeError(f"on_event must be a callable, got {type(on_event).__name__}")
+    loop = _loop(input, tools, client, model, system, extra_body, "run()", options, sampling)
+    events = loop.events()
+    for event in events:
+        if on_event is not None:
+            try:
+                on_event(event)
+            except Exception as exc:
+                events.close()
+                error = CallbackError(f"the on_event callback raised {type(exc).__name__}: {exc}")
+                error.result = loop.result("error")
+                raise error from exc
         if isinstance(event, Final):
             return event.result
-    raise AssertionError("iter_run ended without a final event")  # pragma: no cover
+    raise AssertionError("the loop ended without a final event")  # pragma: no cover
 
 
 def run_many(inputs: Iterable[Any], tools: Iterable[Any] = (), *, client: Any = None, max_workers: int = 8,
@@ -568,7 +784,10 @@ def run_many(inputs: Iterable[Any], tools: Iterable[Any] = (), *, client: Any = 
         transport.ensure_pool(max_workers)
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="toolkit-run") as pool:
-            futures = [pool.submit(run, item, tool_list, client=client, **options, **kwargs) for item in inputs]
+            def one(item: Any) -> RunResult[Any]:
+                return run(item, tool_list, client=client, **options, **kwargs)
+
+            futures = [pool.submit(one, item) for item in inputs]
             concurrent.futures.wait(futures)
         results = []
         for future in futures:
@@ -581,5 +800,3 @@ def run_many(inputs: Iterable[Any], tools: Iterable[Any] = (), *, client: Any = 
         if owns:
             client.close()
 
-
-_OPTION_FIELDS = {f.name for f in dataclasses.fields(_Options)}

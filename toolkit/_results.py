@@ -12,9 +12,91 @@ import pathlib
 import uuid
 from typing import Any
 
-__all__ = ["DEFAULT_MAX_RESULT_CHARS", "serialize_result"]
+__all__ = ["DEFAULT_MAX_IMAGE_BYTES", "DEFAULT_MAX_RESULT_CHARS", "Image", "serialize_result", "tool_content"]
 
 DEFAULT_MAX_RESULT_CHARS = 20_000
+DEFAULT_MAX_IMAGE_BYTES = 20 * 1024 * 1024
+
+
+class Image:
+    """An image a tool returns (alone, or in a list with strings): sent to the model as an image.
+
+    ``Image(data=png_bytes)`` or ``Image(path="chart.png")``; ``mime`` defaults from the file's
+    suffix (``image/png`` otherwise).
+    """
+
+    __slots__ = ("data", "mime", "path")
+
+    def __init__(self, data: bytes | None = None, *, path: str | pathlib.Path | None = None,
+                 mime: str | None = None) -> None:
+        if (data is None) == (path is None):
+            raise ValueError("Image needs exactly one of data=bytes or path=...")
+        if data is not None and not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"Image data must be bytes, got {type(data).__name__}")
+        self.data = bytes(data) if data is not None else None
+        self.path = pathlib.Path(path) if path is not None else None
+        guessed = _MIMES.get(self.path.suffix.lower()) if self.path is not None else None
+        self.mime = mime or guessed or "image/png"
+        if not self.mime.startswith("image/"):
+            raise ValueError(f"Image mime must be an image/* type, got {self.mime!r}")
+
+    def read(self, max_bytes: int = DEFAULT_MAX_IMAGE_BYTES) -> bytes:
+        """The image bytes, refused past ``max_bytes``.
+
+        Raises:
+            ValueError: too large, or the file cannot be read.
+        """
+        if self.data is not None:
+            data = self.data
+        else:
+            assert self.path is not None
+            try:
+                size = self.path.stat().st_size
+                if size > max_bytes:
+                    raise ValueError(f"image {self.path.name} is {size} bytes, over the {max_bytes}-byte limit")
+                data = self.path.read_bytes()
+            except OSError as exc:
+                raise ValueError(f"cannot read image {self.path}: {exc.strerror or exc}") from exc
+        if len(data) > max_bytes:
+            raise ValueError(f"the image is {len(data)} bytes, over the {max_bytes}-byte limit (max_image_bytes)")
+        return data
+
+    def data_url(self, max_bytes: int = DEFAULT_MAX_IMAGE_BYTES) -> str:
+        return f"data:{self.mime};base64," + base64.b64encode(self.read(max_bytes)).decode("ascii")
+
+    def __repr__(self) -> str:
+        where = str(self.path) if self.path is not None else f"{len(self.data or b'')} bytes"
+        return f"Image({where}, {self.mime})"
+
+
+_MIMES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+          ".webp": "image/webp", ".bmp": "image/bmp"}
+
+
+def tool_content(value: Any, max_chars: int = DEFAULT_MAX_RESULT_CHARS,
+                 max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES) -> tuple[str, list[dict[str, Any]] | None]:
+    """A tool's return value -> (its text, content parts when it holds images, else None).
+
+    The text of a result with images names each image ``[image 1]``... so that a transcript
+    printed as text still says where they were.
+    """
+    items = value if isinstance(value, list) and any(isinstance(v, Image) for v in value) else \
+        [value] if isinstance(value, Image) else None
+    if items is None:
+        return serialize_result(value, max_chars), None
+    parts: list[dict[str, Any]] = []
+    texts: list[str] = []
+    images = 0
+    for item in items:
+        if isinstance(item, Image):
+            images += 1
+            parts.append({"type": "image_url", "image_url": {"url": item.data_url(max_image_bytes)}})
+            texts.append(f"[image {images}]")
+        else:
+            text = serialize_result(item, max_chars)
+            parts.append({"type": "text", "text": text})
+            texts.append(text)
+    return "\n".join(texts), parts
 
 
 def _default(value: Any) -> Any:

@@ -15,8 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from ._exceptions import ArgumentError, SchemaError
 from ._repair import RepairError, repair_arguments
-from .schema import _nodes as n
-from .schema import node_for, parse_docstring
+from .schema import _nodes as n, node_for, parse_docstring
 
 __all__ = ["Injected", "RunContext", "Tool", "tool"]
 
@@ -79,7 +78,8 @@ class Tool:
     max_arguments_size: int = 1_000_000
 
     def __init__(self, func: Callable[..., Any], *, name: str | None = None, description: str | None = None,
-                 strict: bool = False, parallel: bool = True) -> None:
+                 strict: bool = False, parallel: bool = True, timeout: float | None = None,
+                 max_calls: int | None = None, max_retries: int = 2) -> None:
         target, self._binding = _unwrap(func)
         if inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target):
             raise SchemaError(f"{_qualname(target)} is a coroutine function; toolkit is synchronous, "
@@ -88,6 +88,19 @@ class Tool:
         self._bound: Any = None
         self.strict = strict
         self.parallel = parallel
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                    or timeout <= 0):
+            raise SchemaError(f"@tool(timeout=...) must be a positive number of seconds, got {timeout!r}")
+        if max_calls is not None and (isinstance(max_calls, bool) or not isinstance(max_calls, int) or max_calls < 1):
+            raise SchemaError(f"@tool(max_calls=...) must be a positive integer, got {max_calls!r}")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise SchemaError(f"@tool(max_retries=...) must be an integer >= 0, got {max_retries!r}")
+        #: Seconds a call may run in run() before it is answered with a timeout error.
+        self.timeout = timeout
+        #: Most calls of this tool in one run.
+        self.max_calls = max_calls
+        #: Most ``ToolRetry`` requests of this tool in one run.
+        self.max_retries = max_retries
         self.name = name or _default_name(func, target)
         if not _NAME_RE.match(self.name):
             raise SchemaError(f"tool name {self.name!r} is not allowed: use 1-64 letters, digits, "
@@ -199,6 +212,25 @@ class Tool:
 
     def __repr__(self) -> str:
         return f"<Tool {self.name}>"
+
+    def replace(self, **changes: Any) -> Tool:
+        """A copy with other ``name``, ``description``, ``timeout``, ``max_calls``, ``max_retries``
+        or ``parallel`` (e.g. for ``run(..., prepare_tools=...)``); the function is the same.
+
+        Raises:
+            TypeError: an attribute that cannot be replaced.
+        """
+        allowed = {"name", "description", "timeout", "max_calls", "max_retries", "parallel"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise TypeError(f"Tool.replace() cannot change {', '.join(sorted(unknown))}; it changes "
+                            f"{', '.join(sorted(allowed))}")
+        copied = copy.copy(self)
+        for key, value in changes.items():
+            setattr(copied, key, value)
+        if "name" in changes and not _NAME_RE.match(copied.name):
+            raise SchemaError(f"tool name {copied.name!r} is not allowed: use 1-64 letters, digits, '_', '.' or '-'")
+        return copied
 
     def check_callable(self) -> None:
         """Refuse a method taken from its class (``Store.stock``): it has no instance to run on.
@@ -470,11 +502,13 @@ def _qualname(func: Callable[..., Any]) -> str:
 def tool(func: Callable[..., Any], /) -> Tool: ...
 @typing.overload
 def tool(*, name: str | None = None, description: str | None = None, strict: bool = False,
-         parallel: bool = True) -> Callable[[Callable[..., Any]], Tool]: ...
+         parallel: bool = True, timeout: float | None = None, max_calls: int | None = None,
+         max_retries: int = 2) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
 def tool(func: Callable[..., Any] | None = None, /, *, name: str | None = None, description: str | None = None,
-         strict: bool = False, parallel: bool = True) -> Any:
+         strict: bool = False, parallel: bool = True, timeout: float | None = None, max_calls: int | None = None,
+         max_retries: int = 2) -> Any:
     """Make a function a tool: ``@tool`` or ``@tool(name=..., description=..., strict=...)``.
 
     Args:
@@ -484,11 +518,15 @@ def tool(func: Callable[..., Any] | None = None, /, *, name: str | None = None, 
         strict: Close every object, require every property, make optional ones nullable
             (null then means "use the Python default").
         parallel: False keeps this tool out of concurrent execution in ``run()``.
+        timeout: Seconds a call may run in ``run()`` (wins over ``run(tool_timeout=...)``).
+        max_calls: Most calls of this tool in one run; later calls are refused.
+        max_retries: Most ``ToolRetry`` requests in one run before the model is told to stop.
 
     Raises:
         SchemaError: the function cannot be described (named parameter, type, and what to use).
     """
     def decorate(f: Callable[..., Any]) -> Tool:
-        return Tool(f, name=name, description=description, strict=strict, parallel=parallel)
+        return Tool(f, name=name, description=description, strict=strict, parallel=parallel, timeout=timeout,
+                    max_calls=max_calls, max_retries=max_retries)
 
     return decorate(func) if func is not None else decorate

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from typing_extensions import assert_type
 
 from toolkit import LightLLMClient, OpenAICompatibleClient, RunResult, Tool, iter_run, run, tool
 from toolkit.client import ChatCompletion, ChatCompletionChunk
 from toolkit.client._stream import Stream
+
+
+@dataclass
+class Forecast:
+    city: str
+    summary: str
 
 
 @tool
@@ -20,7 +28,10 @@ def snippets() -> None:
     client = LightLLMClient(base_url="http://localhost:8000")
     assert_type(client, LightLLMClient)
     result = run("What's the weather in Paris?", tools=[get_weather], client=client)
-    assert_type(result, RunResult)
+    assert_type(result, RunResult[str])
+    forecast = run("Plan my week in Paris", tools=[get_weather], client=client, output_type=Forecast)
+    assert_type(forecast, RunResult[Forecast])
+    assert_type(forecast.output, "Forecast | None")
     assert_type(result.output, "str | None")
     completion = client.chat.completions.create(messages=[{"role": "user", "content": "hi"}])
     assert_type(completion, ChatCompletion)
