@@ -113,6 +113,11 @@ def _unanswered_calls(messages: list) -> list[str]:
     return missing
 
 
+def _chat_tokens(body: dict) -> int:
+    """This server's prompt tokens for a /v1 request: 4 characters of the messages' JSON a token."""
+    return len(json.dumps(body.get("messages"), ensure_ascii=False)) // 4
+
+
 def tokens_of(text: str, size: int = 3) -> list[str]:
     """Fake tokens: special tags whole, other text in small pieces."""
     out: list[str] = []
@@ -131,6 +136,8 @@ class LightLLMServer:
         self.lock = threading.Lock()
         self.healthy = True
         self.model_name = "test-model"
+        #: the context window, in this server's tokens (a token is 4 characters of the prompt text)
+        self.max_model_len = 16384
         self._httpd: ThreadingHTTPServer | None = None
         self.active = 0
         self.max_active = 0
@@ -167,6 +174,7 @@ class LightLLMServer:
             self.script.clear()
             self.requests.clear()
             self.healthy = True
+            self.max_model_len = 16384
 
     def next_item(self, body: Any) -> Any:
         with self.lock:
@@ -178,6 +186,11 @@ class LightLLMServer:
     def record(self, method: str, path: str, headers: dict, body: Any) -> None:
         with self.lock:
             self.requests.append(Recorded(method, path, headers, body))
+
+    @property
+    def posts(self) -> list[Recorded]:
+        """The POST requests (a client also asks GET /v1/models for the context window)."""
+        return [r for r in self.requests if r.method == "POST"]
 
     @property
     def last(self) -> Recorded:
@@ -263,7 +276,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path == "/v1/models":
             self._send(200, {"object": "list", "data": [{"id": self.owner.model_name, "object": "model",
                                                          "created": 0, "owned_by": "lightllm",
-                                                         "max_model_len": 16384}]})
+                                                         "max_model_len": self.owner.max_model_len}]})
         else:
             self._send(404, {"detail": "Not Found"})
 
@@ -276,7 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
             owner.max_active = max(owner.max_active, owner.active)
         try:
             route = {"/generate": self._generate, "/generate_stream": self._generate_stream,
-                     "/v1/chat/completions": self._chat}.get(self.path)
+                     "/v1/chat/completions": self._chat, "/tokens": self._tokens}.get(self.path)
             if route is None:
                 self._send(404, {"detail": "Not Found"})
             else:
@@ -402,7 +415,8 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
     def _generate(self, body: Any) -> None:
-        problem = self._validate_native(body, stream=False)
+        problem = self._validate_native(body, stream=False) or self._too_long(
+            len(body["inputs"]) // 4, body["parameters"].get("max_new_tokens"))
         if problem:
             self._send(*problem)
             return
@@ -426,6 +440,21 @@ class _Handler(BaseHTTPRequestHandler):
         payload["input_usage"] = {"input_text_tokens": prompt_tokens, "input_audio_tokens": 0,
                                   "input_image_tokens": 0}
         self._send(200, payload, content_type=None)  # LightLLM sets no Content-Type here
+
+    def _too_long(self, prompt_tokens: int, max_new_tokens: Any) -> tuple[int, dict] | None:
+        """LightLLM's 400 when the prompt does not fit (its message has a run of spaces inside)."""
+        wanted = max_new_tokens if isinstance(max_new_tokens, int) else 1
+        if prompt_tokens + wanted > self.owner.max_model_len:
+            return 400, e1(400, f"the input prompt token len {prompt_tokens} + max_new_tokens {wanted} >      "
+                                f"{self.owner.max_model_len}")
+        return None
+
+    def _tokens(self, body: Any) -> None:
+        if not isinstance(body, dict) or "text" not in body:
+            self._send(417, e1(417, "'text'"))
+            return
+        images = len(((body.get("multimodal_params") or {}).get("images")) or [])
+        self._send(200, {"ntokens": len(body["text"]) // 4 + images * 5})
 
     def _generate_stream(self, body: Any) -> None:
         problem = self._validate_native(body, stream=True)
@@ -480,6 +509,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, e1(400, "An assistant message with 'tool_calls' must be followed by tool messages "
                                     f"responding to each 'tool_call_id'. Missing: {', '.join(unanswered)}"))
             return
+        too_long = self._too_long(_chat_tokens(body), body.get("max_tokens"))
+        if too_long:
+            self._send(*too_long)
+            return
         for key in ("temperature", "top_p", "top_k", "n", "presence_penalty", "frequency_penalty"):
             if key in body and body[key] is None:
                 self._send(500, "Internal Server Error", content_type="text/plain")
@@ -514,7 +547,7 @@ class _Handler(BaseHTTPRequestHandler):
                                                     "reasoning_content": None, "tool_calls": calls},
                             "finish_reason": finish})
             completion_tokens += len(text) // 4 + 1
-        prompt_tokens = 12
+        prompt_tokens = _chat_tokens(body)
         self._send(200, {"id": str(len(self.owner.requests)), "object": "chat.completion", "created": int(time.time()),
                          "model": body.get("model", "default"), "choices": choices,
                          "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import keyword
 from typing import Annotated
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from toolkit import tool
 from toolkit.schema import parse_docstring

@@ -16,8 +16,7 @@ import time
 from http.server import ThreadingHTTPServer
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from toolkit import (
     APIConnectionError,

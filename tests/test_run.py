@@ -173,7 +173,7 @@ def test_required_tool_choice_is_enforced_then_reset(any_client, server):
     server.queue("I refuse to call tools.", call("get_weather", city="Paris"), "21C")
     result = run("x", tools=[get_weather], client=any_client, tool_choice="required")
     assert [r.name for r in result.tool_calls] == ["get_weather"] and result.output == "21C"
-    bodies = [r.body for r in server.requests]
+    bodies = [r.body for r in server.requests if r.method == "POST"]
     if "messages" in bodies[0]:
         assert bodies[1]["messages"][-1]["content"].startswith("Reply by calling one of the tools")
         assert bodies[0]["tool_choice"] == "required" and bodies[2]["tool_choice"] == "auto"
@@ -187,8 +187,8 @@ def test_forced_tool_is_reset_to_auto(oai, server):
     server.queue(call("get_weather", city="Paris"), "done")
     run("x", tools=[get_weather, convert], client=oai,
         tool_choice={"type": "function", "function": {"name": "get_weather"}})
-    assert server.requests[0].body["tool_choice"]["function"]["name"] == "get_weather"
-    assert server.requests[1].body["tool_choice"] == "auto"
+    assert server.posts[0].body["tool_choice"]["function"]["name"] == "get_weather"
+    assert server.posts[1].body["tool_choice"] == "auto"
 
 
 @dataclasses.dataclass

@@ -11,8 +11,7 @@ import gc
 import weakref
 from typing import Literal, Optional, Union
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from toolkit import tool
 from toolkit.schema import _build, coerce, type_schema

@@ -10,8 +10,7 @@ import math
 from typing import Literal, Optional, Tuple, Union
 
 import jsonschema
-from hypothesis import assume, given
-from hypothesis import strategies as st
+from hypothesis import assume, given, strategies as st
 from typing_extensions import TypedDict
 
 from toolkit import ArgumentError

@@ -286,6 +286,7 @@ def loop_back() -> dict:
     ('{"text": ' + "9" * 5000 + "}", "an integer has too many digits"),
 ], ids=["deep", "long-int"])
 def test_hostile_arguments_are_fed_back(any_client, server, raw, expect):
+    server.max_model_len = 1_000_000  # the transcript holds the model's 200 KB call
     server.queue('<tool_call>\n{"name": "echo", "arguments": ' + raw + '}\n</tool_call>', "done")
     result = run("x", tools=[echo], client=any_client)
     assert result.output == "done" and expect in result.tool_calls[0].content
@@ -535,7 +536,9 @@ def test_a_callers_session_and_adapter_are_used_and_left_open(server):
     session.headers["X-Caller"] = "mine"
     with LightLLMClient(base_url=server.url, session=session, http_adapter=Counting(), api_key="k") as c:
         run("x", client=c)
-    assert Counting.sent == 1 and server.last.headers["X-Caller"] == "mine"
+    posts = [r for r in server.requests if r.method == "POST"]
+    assert Counting.sent == len(server.requests) and len(posts) == 1  # every request went through the adapter
+    assert posts[0].headers["X-Caller"] == "mine"
     assert "Authorization" not in session.headers  # the caller's session is not changed
     assert session.get(server.url + "/health").status_code == 200  # and not closed
 

@@ -409,9 +409,10 @@ class _Loop:
         window = getattr(self.client, "context_window", None)
         if callable(window):
             try:
-                self.fit.window = window()
+                value = window()
             except Exception:  # noqa: BLE001 (no /v1/models: no trimming, as without a window)
-                self.fit.window = None
+                value = None
+            self.fit.window = value if isinstance(value, int) and value > 0 else None
 
     def _call(self, number: int, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> Generator[Event, None, Any]:
         create = self.client.chat.completions.create

@@ -219,6 +219,7 @@ class BaseClient:
                                     pool_maxsize=pool_maxsize)
         get_parser(tool_parser)  # fail early on an unknown name
         self.tool_parser = tool_parser
+        self._context_window: int | None = None
         self.chat = _Chat(self)
 
     @property
@@ -244,6 +245,21 @@ class BaseClient:
             return bool(response.status_code < 300)
         finally:
             response.close()
+
+    def context_window(self) -> int | None:
+        """The model's context in tokens: ``max_model_len`` of ``GET /v1/models`` (LightLLM, vLLM),
+        read once per client and cached; None when the server does not say.
+
+        Raises:
+            APIError: the server could not be asked.
+        """
+        if self._context_window is None:
+            data = self._transport.get_json("/v1/models")
+            lengths = [m.get("max_model_len") for m in (data.get("data") or []) if isinstance(m, dict)] \
+                if isinstance(data, dict) else []
+            found = next((n for n in lengths if isinstance(n, int) and n > 0), 0)
+            self._context_window = found
+        return self._context_window or None
 
     def models(self) -> list[str]:
         """Model ids from ``GET /v1/models``."""

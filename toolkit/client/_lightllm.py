@@ -86,6 +86,22 @@ class LightLLMClient(BaseClient):
         prompt, _ = self._prompt(normalize_messages(messages), normalize_tools(tools), tool_choice, variables)
         return prompt
 
+    def count_tokens(self, messages: Iterable[Any], tools: Iterable[Any] | None = None) -> int:
+        """The exact prompt tokens of these messages and tools: the rendered prompt counted by
+        LightLLM's ``/tokens`` (its tokenizer; images add their tokens).
+
+        Raises:
+            APIError: the server could not count.
+        """
+        prompt, images = self._prompt(normalize_messages(messages), normalize_tools(tools), None, {})
+        body: dict[str, Any] = {"text": prompt, "parameters": {"add_special_tokens": False}}
+        if images:
+            body["multimodal_params"] = {"images": images}
+        data = self._transport.post_json("/tokens", body)
+        if not isinstance(data, dict) or not isinstance(data.get("ntokens"), int):
+            raise APIResponseValidationError("the /tokens answer has no ntokens", body=data)
+        return int(data["ntokens"])
+
     def _prompt(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, tool_choice: Any,
                 variables: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         shown = tools
