@@ -480,8 +480,10 @@ class _Handler(BaseHTTPRequestHandler):
                                        "type": "invalid_request_error"}}, space=True)
                 return
             last = i == len(pieces) - 1
+            # the final count is the one the non-stream answer gives for the same text
+            count = len(reply.text) // 4 + 1 if last else i + 1
             self._event({"token": {"id": 100 + i, "text": piece, "logprob": -0.5, "special": False,
-                                   "count_output_tokens": i + 1, "prompt_tokens": prompt_tokens},
+                                   "count_output_tokens": count, "prompt_tokens": prompt_tokens},
                          "generated_text": None, "finished": last,
                          "finish_reason": reply.finish_reason if last else None, "details": None})
             time.sleep(reply.delay)
@@ -595,6 +597,7 @@ class _Handler(BaseHTTPRequestHandler):
         final = chunk({}, finish)
         final["choices"][0]["stop_reason"] = None
         self._event(final, space=True)
-        self._event({**base, "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": len(pieces),
-                                                      "total_tokens": 12 + len(pieces)}}, space=True)
+        prompt, completion = _chat_tokens(body), len(reply.text) // 4 + 1  # as the non-stream answer counts
+        self._event({**base, "choices": [], "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                                                      "total_tokens": prompt + completion}}, space=True)
         self._event("[DONE]", space=True)

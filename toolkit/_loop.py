@@ -452,26 +452,21 @@ class _Loop:
 
     def _run_calls(self, calls: list[Any], number: int) -> Generator[Event, None, ToolCallRecord | None]:
         failed: ToolCallRecord | None = None
-        calls = self._within_limit(calls)
-        for event in self.runner.execute(calls, number, self.messages, deadline=self.deadline):
+        limits = self.options.limits
+        room = len(calls) if limits is None or limits.max_tool_calls is None else \
+            max(0, limits.max_tool_calls - len(self.records))
+        for event in self.runner.execute(calls[:room], number, self.messages, deadline=self.deadline):
             if isinstance(event, ToolResult):
                 self.records.append(event.record)
                 self.messages.append(event.record.message())
                 if event.record.exception is not None and failed is None:
                     failed = event.record
             yield event
-        return failed
-
-    def _within_limit(self, calls: list[Any]) -> list[Any]:
-        """Calls past ``max_tool_calls`` are answered (not run) and left out."""
-        limits = self.options.limits
-        if limits is None or limits.max_tool_calls is None:
-            return calls
-        room = max(0, limits.max_tool_calls - len(self.records))
-        for call in calls[room:]:
+        for call in calls[room:]:  # past max_tool_calls: answered, not run
+            assert limits is not None
             self._answer(call, f"Error: the limit of {limits.max_tool_calls} tool calls for this conversation is "
                                f"reached; {call.function.name} was not run. Answer with what you have.")
-        return calls[:room]
+        return failed
 
     def _answer(self, call: Any, content: str) -> None:
         self.messages.append({"role": "tool", "tool_call_id": call.id, "content": content})

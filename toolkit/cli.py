@@ -101,28 +101,68 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ._loop import Final, ModelResponse, ToolCallStarted, ToolResult, iter_run
+    from ._loop import iter_run
 
     tools = load_tools(args.target)
     sampling = {k: v for k, v in (("temperature", args.temperature), ("max_tokens", args.max_tokens))
                 if v is not None}
+    printer = _Printer(sys.stdout, show_reasoning=args.show_reasoning)
     with _client(args) as client:
         for event in iter_run(_messages(args), tools, client=client, model=args.model, max_steps=args.max_steps,
-                              **sampling):
-            if isinstance(event, ModelResponse) and event.response.choices[0].message.tool_calls:
-                content = event.response.choices[0].message.content
-                if content:
-                    print(f"assistant: {content}")
-            elif isinstance(event, ToolCallStarted):
-                print(f"-> {event.name}({event.arguments})")
-            elif isinstance(event, ToolResult):
-                shown = event.record.content if len(event.record.content) < 300 else event.record.content[:297] + "..."
-                print(f"<- {event.record.name}: {shown}")
-            elif isinstance(event, Final):
-                print(event.result.output or "")
-                if event.result.stop_reason not in ("stop",):
-                    print(f"(stopped: {event.result.stop_reason})", file=sys.stderr)
+                              stream=True, **sampling):
+            printer.show(event)
     return 0
+
+
+class _Printer:
+    """Events of a streamed run, as a person reads them: the answer as it is written, one line
+    per tool call and per result, reasoning dimmed (or hidden unless ``--show-reasoning``)."""
+
+    def __init__(self, out: Any, *, show_reasoning: bool) -> None:
+        self.out = out
+        self.show_reasoning = show_reasoning
+        self.dim = bool(getattr(out, "isatty", lambda: False)())
+        self.line_open = False
+        self.in_reasoning = False
+
+    def _write(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+        self.line_open = not text.endswith("\n")
+
+    def _end_line(self) -> None:
+        if self.in_reasoning:
+            self._write("\x1b[0m" if self.dim else "")
+            self.in_reasoning = False
+        if self.line_open:
+            self._write("\n")
+
+    def show(self, event: Any) -> None:
+        kind = event.type
+        if kind == "reasoning_delta" and self.show_reasoning:
+            if not self.in_reasoning:
+                self._end_line()
+                self._write("\x1b[2m" if self.dim else "(reasoning) ")
+                self.in_reasoning = True
+            self._write(event.text)
+        elif kind == "text_delta":
+            if self.in_reasoning:
+                self._end_line()
+            self._write(event.text)
+        elif kind == "tool_call":
+            self._end_line()
+            self._write(f"-> {event.name}({event.arguments})\n")
+        elif kind == "tool_result":
+            content = event.record.content
+            shown = content if len(content) < 300 else content[:297] + "..."
+            self._write(f"<- {event.record.name}: {shown}\n")
+        elif kind == "final":
+            self._end_line()
+            result = event.result
+            if result.output and not result.messages[-1].get("content"):
+                self._write(f"{result.output}\n")
+            if result.stop_reason not in ("stop", "output"):
+                print(f"(stopped: {result.stop_reason})", file=sys.stderr)
 
 
 def cmd_health(args: argparse.Namespace) -> int:
@@ -160,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--max-steps", type=int, default=10, help="most model calls that may use tools")
             p.add_argument("--temperature", type=float, default=None, help="sampling temperature (0: greedy)")
             p.add_argument("--max-tokens", type=int, default=None, help="most tokens per model answer")
+            p.add_argument("--show-reasoning", action="store_true", help="print the model's reasoning (dimmed)")
         p.set_defaults(func=func)
 
     p = sub.add_parser("health", help="check that the server answers")
