@@ -119,7 +119,8 @@ def test_template_with_the_openai_route_is_an_error(server):
     assert server.requests == []
 
 
-@pytest.mark.parametrize("example", ["context_injection.py", "parallel_calls.py", "streaming.py", "images.py"])
+@pytest.mark.parametrize("example", ["context_injection.py", "parallel_calls.py", "streaming.py", "images.py",
+                                     "typed_output.py", "streaming_run.py"])
 def test_inspect_never_runs_an_examples_network_code(example):
     # an unreachable server: an example that called it at import would fail or hang here
     out = toolkit("inspect", str(ROOT / "examples" / example), env={"LIGHTLLM_BASE_URL": "http://127.0.0.1:9",
@@ -147,3 +148,24 @@ def test_images_example_without_an_argument_prints_usage():
     out = subprocess.run([sys.executable, "examples/images.py"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr.startswith("usage: python examples/images.py PICTURE") and out.stderr.count("\n") == 1
+
+
+def test_typed_output_and_streaming_examples_run(server):
+    env = {**os.environ, "LIGHTLLM_BASE_URL": server.url, "PYTHONPATH": "examples"}
+    forecast = {"city": "Paris", "days": [{"day": "Mon", "high": 21}, {"day": "Tue", "high": "23.5"}],
+                "summary": "Sunny"}
+    server.queue('<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>',
+                 '<tool_call>\n' + json.dumps({"name": "final_result", "arguments": forecast}) + '\n</tool_call>')
+    out = subprocess.run([sys.executable, "examples/typed_output.py"], capture_output=True, text=True, cwd=ROOT,
+                         env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["Paris: Sunny", "  Mon: 21", "  Tue: 23.5"]
+    server.queue('Checking.<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>',
+                 "Paris is sunny.")
+    out = subprocess.run([sys.executable, "examples/streaming_run.py"], capture_output=True, text=True, cwd=ROOT,
+                         env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[:3] == ["Checking.", '-> get_weather({"city": "Paris"})',
+                                           '<- get_weather: {"city": "Paris", "temperature": 21, "unit": "celsius", '
+                                           '"conditions": "sunny"}']
+    assert "Paris is sunny." in out.stdout and "[stop," in out.stdout
