@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tests.lightllm_server import LightLLMServer  # noqa: E402
+from toolkit.testing._server import LightLLMServer  # noqa: E402
 
 
 def main() -> None:

@@ -17,8 +17,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from _common import per_call, table  # noqa: E402
 
-from tests.lightllm_server import LightLLMServer  # noqa: E402
 from toolkit import LightLLMClient, OpenAICompatibleClient, tool  # noqa: E402
+from toolkit.testing._server import LightLLMServer  # noqa: E402
 
 ANSWER = 'Let me check.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'
 

@@ -13,8 +13,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from tests.lightllm_server import LightLLMServer  # noqa: E402
 from toolkit import LightLLMClient, run, tool  # noqa: E402
+from toolkit.testing._server import LightLLMServer  # noqa: E402
 
 
 @tool

@@ -24,7 +24,7 @@ def shared() -> pathlib.Path:
 
 @pytest.fixture(scope="session")
 def _server():
-    from .lightllm_server import LightLLMServer
+    from toolkit.testing._server import LightLLMServer
 
     server = LightLLMServer().start()
     yield server

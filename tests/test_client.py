@@ -19,9 +19,9 @@ from toolkit import (
     tool,
 )
 from toolkit.client import ChatTemplate
+from toolkit.testing._server import Fault, Reply
 
 from .conftest import SHARED
-from .lightllm_server import Fault, Reply
 
 
 @tool

@@ -7,8 +7,7 @@ import base64
 import pytest
 
 from toolkit import LightLLMClient
-
-from .lightllm_server import IMAGE_PLACEHOLDER, PNG
+from toolkit.testing._server import IMAGE_PLACEHOLDER, PNG
 
 B64 = base64.b64encode(PNG).decode()
 

@@ -22,8 +22,7 @@ from toolkit import (
     tool,
     trim_tool_results,
 )
-
-from .lightllm_server import IMAGE_PLACEHOLDER, PNG
+from toolkit.testing._server import IMAGE_PLACEHOLDER, PNG
 
 
 def call(name: str, /, **arguments) -> str:
@@ -54,7 +53,7 @@ def quick(n: int) -> int:
 
 
 def _accepted(oai_client, server, messages):
-    server.script.clear()
+    server.pending.clear()
     server.queue("carried on")
     return run(messages, client=oai_client).output == "carried on"
 

@@ -12,8 +12,7 @@ from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 from toolkit import LightLLMClient, OpenAICompatibleClient, OutputValidationError, run, tool
-
-from .lightllm_server import Reply
+from toolkit.testing._server import Reply
 
 
 @dataclasses.dataclass

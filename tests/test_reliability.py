@@ -33,9 +33,9 @@ from toolkit import (
 )
 from toolkit._repair import RepairError, repair_arguments
 from toolkit.client import ChatTemplate, Limits, parse_tool_calls
+from toolkit.testing._server import Fault, Reply
 
 from .conftest import ROOT
-from .lightllm_server import Fault, Reply
 
 USER = [{"role": "user", "content": "hi"}]
 FAST = {"max_retries": 2}
@@ -285,7 +285,7 @@ def _self_signed(tmp: pathlib.Path) -> tuple[str, str]:
 
 
 def test_tls_is_verified_by_default_and_verify_passes_through(tmp_path, _server):
-    from .lightllm_server import _Handler
+    from toolkit.testing._server import _Handler
 
     cert, key = _self_signed(tmp_path)
 

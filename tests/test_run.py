@@ -22,8 +22,7 @@ from toolkit import (
     run_many,
     tool,
 )
-
-from .lightllm_server import Fault, Reply
+from toolkit.testing._server import Fault, Reply
 
 
 def call(name: str, **arguments) -> str:

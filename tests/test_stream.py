@@ -10,8 +10,8 @@ from hypothesis import given, strategies as st
 from toolkit import APIConnectionError, APIError, tool
 from toolkit.client import ChatCompletionChunk, parse_tool_calls
 from toolkit.client._stream import Accumulator, NativeStreamConverter
+from toolkit.testing._server import Fault, Reply
 
-from .lightllm_server import Fault, Reply
 from .test_parsers import model_outputs
 
 

@@ -23,8 +23,7 @@ from toolkit import (
     run,
     tool,
 )
-
-from .lightllm_server import Reply
+from toolkit.testing._server import Reply
 
 
 def call(name: str, /, **arguments) -> str:
@@ -128,7 +127,7 @@ def test_on_event_that_raises_ends_the_run_with_a_valid_transcript(oai, server):
         run("weather?", tools=[get_weather], client=oai, on_event=explode)
     messages = info.value.result.messages
     assert [m["role"] for m in messages] == ["user", "assistant", "tool", "tool"]
-    server.script.clear()
+    server.pending.clear()
     server.queue("ok")
     assert run(messages, tools=[get_weather], client=oai).output == "ok"
 

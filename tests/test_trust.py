@@ -28,9 +28,9 @@ from toolkit import (
 )
 from toolkit.client import ChatCompletionMessage, ChatTemplate, CompletionUsage
 from toolkit.client._types import Function
+from toolkit.testing._server import Fault, Reply
 
 from .conftest import SHARED
-from .lightllm_server import Fault, Reply
 
 
 def call(name: str, **arguments) -> str:

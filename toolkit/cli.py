@@ -165,6 +165,41 @@ class _Printer:
                 print(f"(stopped: {result.stop_reason})", file=sys.stderr)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The whole loop offline: a scripted model on the shipped test server, over real HTTP."""
+    from .client import LightLLMClient
+    from .testing import LightLLMTestServer, scripted_model
+    from .testing._demo import DEMO_TOOLS
+
+    tools = load_tools(args.target) if args.target else list(DEMO_TOOLS)
+    prompt = args.prompt or "Use the tools and tell me what they say."
+    with LightLLMTestServer() as server:
+        server.script([scripted_model(tools)] * 2)
+        print(f"[scripted model] a local LightLLM-protocol test server at {server.base_url} plays the model: it "
+              f"calls each tool once with example arguments from its schema, then answers. No GPU, no network.")
+        print(f"user: {prompt}")
+        printer = _Printer(sys.stdout, show_reasoning=False)
+        seen = 0
+        with LightLLMClient(base_url=server.base_url, max_retries=0) as client:
+            for event in iter_run_for_demo(prompt, tools, client):
+                for request in server.posts[seen:]:
+                    print(f"> request: POST {request.path} ({len(request.body['inputs'])} characters of "
+                          f"prompt, {len(tools)} tool(s) rendered by the chat template)")
+                seen = len(server.posts)
+                printer.show(event)
+                if event.type == "final":
+                    result = event.result
+                    print(f"(done: stop_reason={result.stop_reason}, {result.steps} model calls, "
+                          f"{result.usage.total_tokens} tokens, {len(result.tool_calls)} tool calls)")
+    return 0
+
+
+def iter_run_for_demo(prompt: str, tools: list[Tool], client: Any) -> Any:
+    from ._loop import iter_run
+
+    return iter_run(prompt, tools, client=client, stream=True, max_steps=3)
+
+
 def cmd_health(args: argparse.Namespace) -> int:
     from .client import LightLLMClient
 
@@ -202,6 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--max-tokens", type=int, default=None, help="most tokens per model answer")
             p.add_argument("--show-reasoning", action="store_true", help="print the model's reasoning (dimmed)")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("demo", help="the whole loop offline: a scripted model on a local test server")
+    p.add_argument("target", nargs="?", default=None, help="a .py file or module with @tool functions "
+                                                               "(default: a built-in get_weather)")
+    p.add_argument("prompt", nargs="?", default=None)
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("health", help="check that the server answers")
     p.add_argument("--base-url", default=None)

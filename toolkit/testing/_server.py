@@ -1,4 +1,5 @@
-"""A LightLLM-protocol server for the tests, written from shared/lightllm-protocol.md.
+"""A LightLLM-protocol server for tests (``toolkit.testing.LightLLMTestServer``), written from
+LightLLM's HTTP protocol as read from its source.
 
 Real HTTP on 127.0.0.1 (an ephemeral port), threaded. The "model" is a script: each
 generation takes the next scripted output (a string, a list of strings for n > 1, a callable
@@ -27,6 +28,7 @@ import threading
 import time
 import urllib.parse
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -40,7 +42,7 @@ class Fault:
     kind: str
     status: int = 500
     body: Any = None
-    headers: dict = field(default_factory=dict)
+    headers: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     text: str = ""
 
@@ -59,11 +61,11 @@ class Reply:
 class Recorded:
     method: str
     path: str
-    headers: dict
+    headers: dict[str, Any]
     body: Any
 
 
-def e1(status: int, message: str) -> dict:
+def e1(status: int, message: str) -> dict[str, Any]:
     kind = "InternalServerError" if status >= 500 else {404: "NotFoundError", 429: "RateLimitError"}.get(
         status, "BadRequestError")
     return {"error": {"message": message, "type": kind, "param": None, "code": status}}
@@ -78,7 +80,7 @@ PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4
 _TAGS = ("<|plugin|>", "<function=", "<tool_call>", "<|python_tag|>", "[TOOL_CALLS]")
 
 
-def lightllm_qwen25_parse(text: str, tool_names: set[str]) -> tuple[str, list | None]:
+def lightllm_qwen25_parse(text: str, tool_names: set[str]) -> tuple[str, list[Any] | None]:
     """LightLLM's non-stream qwen25 behaviour: (content, tool_calls or None)."""
     if not any(tag in text for tag in _TAGS):
         return text, None
@@ -99,7 +101,7 @@ def lightllm_qwen25_parse(text: str, tool_names: set[str]) -> tuple[str, list | 
     return text.split("<tool_call>", 1)[0].strip(), calls
 
 
-def _unanswered_calls(messages: list) -> list[str]:
+def _unanswered_calls(messages: list[Any]) -> list[str]:
     missing: list[str] = []
     for i, message in enumerate(messages):
         if message.get("role") != "assistant" or not message.get("tool_calls"):
@@ -113,7 +115,7 @@ def _unanswered_calls(messages: list) -> list[str]:
     return missing
 
 
-def _chat_tokens(body: dict) -> int:
+def _chat_tokens(body: dict[str, Any]) -> int:
     """This server's prompt tokens for a /v1 request: 4 characters of the messages' JSON a token."""
     return len(json.dumps(body.get("messages"), ensure_ascii=False)) // 4
 
@@ -130,8 +132,10 @@ def tokens_of(text: str, size: int = 3) -> list[str]:
 
 
 class LightLLMServer:
+    """The server: ``start()``/``stop()`` or a ``with`` block; ``script(...)`` what the model says."""
+
     def __init__(self) -> None:
-        self.script: collections.deque = collections.deque()
+        self.pending: collections.deque[Any] = collections.deque()
         self.requests: list[Recorded] = []
         self.lock = threading.Lock()
         self.healthy = True
@@ -159,31 +163,53 @@ class LightLLMServer:
         if self._httpd:
             self._httpd.shutdown()
             self._httpd.server_close()
+            self._httpd = None
 
     @property
     def url(self) -> str:
         assert self._httpd is not None
         return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
-    def queue(self, *items: Any) -> None:
+    @property
+    def base_url(self) -> str:
+        """The URL to give a client: ``LightLLMClient(base_url=server.base_url)``."""
+        return self.url
+
+    def script(self, outputs: Iterable[Any]) -> None:
+        """What the model answers from now on, in order (the earlier script is dropped): texts as a
+        model writes them (``'<tool_call>...</tool_call>'``, ``'<think>...</think>answer'``),
+        ``Reply`` objects, ``Fault`` objects that misbehave on purpose, or callables of the request
+        body. After the script, every answer is ``"ok"``."""
         with self.lock:
-            self.script.extend(items)
+            self.pending.clear()
+            self.pending.extend(outputs)
+
+    def queue(self, *items: Any) -> None:
+        """Append model outputs: texts, ``Reply``/``Fault`` objects or callables of the request body."""
+        with self.lock:
+            self.pending.extend(items)
+
+    def __enter__(self) -> LightLLMServer:
+        return self.start() if self._httpd is None else self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
 
     def reset(self) -> None:
         with self.lock:
-            self.script.clear()
+            self.pending.clear()
             self.requests.clear()
             self.healthy = True
             self.max_model_len = 16384
 
     def next_item(self, body: Any) -> Any:
         with self.lock:
-            item = self.script.popleft() if self.script else "ok"
+            item = self.pending.popleft() if self.pending else "ok"
         if callable(item) and not isinstance(item, (Fault, Reply)):
             item = item(body)
         return item
 
-    def record(self, method: str, path: str, headers: dict, body: Any) -> None:
+    def record(self, method: str, path: str, headers: dict[str, Any], body: Any) -> None:
         with self.lock:
             self.requests.append(Recorded(method, path, headers, body))
 
@@ -207,13 +233,13 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
 
-    def log_message(self, *args: Any) -> None:  # keep the test output clean
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)  # keep the test output clean
         pass
 
     # -- plumbing --------------------------------------------------------------------------------
 
     def _send(self, status: int, payload: Any, *, content_type: str | None = "application/json",
-              headers: dict | None = None) -> None:
+              headers: dict[str, Any] | None = None) -> None:
         data = payload if isinstance(payload, bytes) else (
             payload.encode() if isinstance(payload, str) else json.dumps(payload).encode())
         self.send_response(status, "")
@@ -367,7 +393,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- native ----------------------------------------------------------------------------------
 
-    def _validate_native(self, body: Any, *, stream: bool) -> tuple[int, dict] | None:
+    def _validate_native(self, body: Any, *, stream: bool) -> tuple[int, dict[str, Any]] | None:
         if not isinstance(body, dict):
             return (400, e1(400, "Expecting value: line 1 column 1 (char 0)")) if isinstance(body, str) else \
                 (417, e1(417, "body is not an object"))
@@ -398,6 +424,10 @@ class _Handler(BaseHTTPRequestHandler):
             return 417, e1(417, "stream api only support best_of == 1")
         if not body["inputs"]:
             return 400, e1(400, "prompt is empty")
+        return self._validate_images(body)
+
+    @staticmethod
+    def _validate_images(body: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
         images = (body.get("multimodal_params") or {}).get("images") or []
         for item in images:
             if "type" not in item or "data" not in item:
@@ -441,7 +471,7 @@ class _Handler(BaseHTTPRequestHandler):
                                   "input_image_tokens": 0}
         self._send(200, payload, content_type=None)  # LightLLM sets no Content-Type here
 
-    def _too_long(self, prompt_tokens: int, max_new_tokens: Any) -> tuple[int, dict] | None:
+    def _too_long(self, prompt_tokens: int, max_new_tokens: Any) -> tuple[int, dict[str, Any]] | None:
         """LightLLM's 400 when the prompt does not fit (its message has a run of spaces inside)."""
         wanted = max_new_tokens if isinstance(max_new_tokens, int) else 1
         if prompt_tokens + wanted > self.owner.max_model_len:
@@ -556,11 +586,11 @@ class _Handler(BaseHTTPRequestHandler):
                                    "total_tokens": prompt_tokens + completion_tokens,
                                    "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0}}})
 
-    def _chat_stream(self, body: dict, reply: Reply, parse: bool, names: set, fault: Fault | None) -> None:
+    def _chat_stream(self, body: dict[str, Any], reply: Reply, parse: bool, names: set[Any], fault: Fault | None) -> None:
         base = {"id": "chatcmpl-" + uuid.uuid4().hex, "object": "chat.completion.chunk", "created": int(time.time()),
                 "model": body.get("model", "default")}
 
-        def chunk(delta: dict, finish: Any = None) -> dict:
+        def chunk(delta: dict[str, Any], finish: Any = None) -> dict[str, Any]:
             return {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
 
         self._sse_start()
