@@ -221,6 +221,9 @@ class _Loop:
         self.max_requests = options.limits.max_requests if options.limits and options.limits.max_requests \
             else options.max_steps
         self.fit = ContextFit(options.context_window, options.history, sampling.get("max_tokens"))
+        from ._telemetry import telemetry
+
+        self.telemetry = telemetry(model, client)
         self.window_checked = options.context_window is not None
 
     def _add_instruction(self, text: str) -> None:
@@ -238,6 +241,27 @@ class _Loop:
     # -- the loop ------------------------------------------------------------------------------------
 
     def events(self) -> Generator[Event, None, None]:
+        if self.telemetry is None:
+            yield from self._events()
+            return
+        self.telemetry.start_run(self.messages)
+        final: RunResult[Any] | None = None
+        try:
+            for event in self._events():
+                if isinstance(event, ToolCallStarted):
+                    self.telemetry.start_tool(event.id, event.name, event.arguments)
+                elif isinstance(event, ToolResult):
+                    self.telemetry.end_tool(event.record)
+                elif isinstance(event, Final):
+                    final = event.result
+                yield event
+        except BaseException as exc:
+            self.telemetry.close_tools(exc)
+            self.telemetry.end_run(getattr(exc, "result", None), exc)
+            raise
+        self.telemetry.end_run(final, None)
+
+    def _events(self) -> Generator[Event, None, None]:
         try:
             number = 0
             while True:
@@ -415,6 +439,19 @@ class _Loop:
             self.fit.window = value if isinstance(value, int) and value > 0 else None
 
     def _call(self, number: int, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> Generator[Event, None, Any]:
+        if self.telemetry is None:
+            return (yield from self._model_call(number, messages, kwargs))
+        span = self.telemetry.start_chat(messages)
+        try:
+            reply = yield from self._model_call(number, messages, kwargs)
+        except BaseException as exc:
+            self.telemetry.end_chat(span, None, exc)
+            raise
+        self.telemetry.end_chat(span, reply, None)
+        return reply
+
+    def _model_call(self, number: int, messages: list[dict[str, Any]],
+                    kwargs: dict[str, Any]) -> Generator[Event, None, Any]:
         create = self.client.chat.completions.create
         if not self.options.stream:
             return create(model=self.model, messages=messages, **kwargs)
