@@ -21,11 +21,12 @@ _STATE: dict[str, Any] = {}
 
 def _trace_module() -> Any:
     if "trace" not in _STATE:
+        module: Any
         try:
-            from opentelemetry import trace
+            from opentelemetry import trace as module
         except ImportError:
-            trace = None
-        _STATE["trace"] = trace
+            module = None
+        _STATE["trace"] = module
     return _STATE["trace"]
 
 
