@@ -58,6 +58,11 @@ def _tool_list(tools: Iterable[Any]) -> dict[str, Tool]:
             raise ValueError(f"run() needs Tool objects or callables to execute, got {type(item).__name__}")
         t.check_callable()
         if t.name in out:
+            first, second = out[t.name].origin, t.origin
+            if first or second:
+                raise ValueError(f"two tools are named {t.name!r}: one from {first or 'your code'}, one from "
+                                 f"{second or 'your code'}; use tools(prefix=...) or include=/exclude= to tell them "
+                                 f"apart")
             raise ValueError(f"two tools are named {t.name!r}; give one another name with @tool(name=...)")
         out[t.name] = t
     return out

@@ -200,6 +200,16 @@ def iter_run_for_demo(prompt: str, tools: list[Tool], client: Any) -> Any:
     return iter_run(prompt, tools, client=client, stream=True, max_steps=3)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .mcp import serve
+
+    tools = load_tools(args.target)
+    print(f"toolkit serve: {len(tools)} tool(s) over MCP ({args.transport}"
+          + (f", http://{args.host}:{args.port}/mcp" if args.transport == "http" else "") + ")", file=sys.stderr)
+    serve(tools, name=pathlib.Path(args.target).stem, transport=args.transport, host=args.host, port=args.port)
+    return 0
+
+
 def cmd_health(args: argparse.Namespace) -> int:
     from .client import LightLLMClient
 
@@ -243,6 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
                                                                "(default: a built-in get_weather)")
     p.add_argument("prompt", nargs="?", default=None)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", help="expose every @tool of a file or module as an MCP server")
+    p.add_argument("target", help="a .py file or an importable module holding @tool functions")
+    p.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("health", help="check that the server answers")
     p.add_argument("--base-url", default=None)

@@ -76,6 +76,8 @@ class Tool:
     #: Largest argument JSON accepted (characters): a model could send more. Set it on the
     #: class for every tool, or on one tool.
     max_arguments_size: int = 1_000_000
+    #: Where the tool comes from when not from your code (e.g. "MCP server weather"), for messages.
+    origin: str | None = None
 
     def __init__(self, func: Callable[..., Any], *, name: str | None = None, description: str | None = None,
                  strict: bool = False, parallel: bool = True, timeout: float | None = None,
