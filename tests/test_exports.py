@@ -14,7 +14,7 @@ def test_all_is_sorted_and_resolves():
 
 
 def test_import_is_light_and_has_no_side_effects():
-    code = ("import sys, toolkit; heavy = [m for m in ('jinja2', 'requests', 'docstring_parser', 'pydantic') "
+    code = ("import sys, toolkit; heavy = [m for m in ('jinja2', 'requests', 'docstring_parser', 'pydantic', 'mcp', 'opentelemetry', 'distributed', 'jsonschema', 'concurrent.futures') "
             "if m in sys.modules]; print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "" and out.stderr == ""
