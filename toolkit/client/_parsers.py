@@ -27,6 +27,14 @@ from typing import Any
 
 from ._json_calls import HermesParser, Llama3Parser, MistralParser, decode_string_arguments
 from ._parser_base import StreamParser
+from ._tagged_calls import (
+    DeepSeekV3Parser,
+    DeepSeekV31Parser,
+    DeepSeekV32Parser,
+    GLM45Parser,
+    GLM47Parser,
+    KimiK2Parser,
+)
 from ._types import ChatCompletionMessageToolCall, Function, new_call_id
 
 __all__ = ["PARSERS", "StreamParser", "decode_string_arguments", "parse_tool_calls", "register_parser"]
@@ -230,6 +238,12 @@ register_parser("qwen25", HermesParser, "qwen", "hermes")
 register_parser("llama3", Llama3Parser, "llama3_json")
 register_parser("mistral", MistralParser)
 register_parser("qwen3_coder", Qwen3CoderParser)
+register_parser("deepseekv3", DeepSeekV3Parser, "deepseek_v3", "deepseek_r1")
+register_parser("deepseekv31", DeepSeekV31Parser, "deepseek_v31")
+register_parser("deepseekv32", DeepSeekV32Parser, "deepseek_v32")
+register_parser("kimi_k2", KimiK2Parser)
+register_parser("glm47", GLM47Parser)
+register_parser("glm45", GLM45Parser, "glm4_moe")
 
 
 def get_parser(format: str) -> type[StreamParser]:
@@ -247,13 +261,13 @@ def collect(events: Iterable[tuple[Any, ...]], id_factory: Callable[[], str] = n
         if event[0] == "content":
             content.append(event[1])
         elif event[0] == "head":
-            calls.append([event[2], []])
+            calls.append([event[2], [], event[3] if len(event) > 3 else None])
         else:
             calls[event[1]][1].append(event[2])
     text = "".join(content)
-    tool_calls = [ChatCompletionMessageToolCall(id=id_factory(), type="function",
+    tool_calls = [ChatCompletionMessageToolCall(id=call_id or id_factory(), type="function",
                                                 function=Function(name=name, arguments="".join(pieces)))
-                  for name, pieces in calls]
+                  for name, pieces, call_id in calls]
     return (text or None), tool_calls
 
 

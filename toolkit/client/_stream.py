@@ -248,7 +248,8 @@ def deltas_from_events(events: list[Any], offset: int = 0) -> tuple[str | None, 
             text.append(event[1])
         elif event[0] == "head":
             heads += 1
-            calls.append(ChoiceDeltaToolCall(index=offset + event[1], id=new_call_id(), type="function",
+            call_id = event[3] if len(event) > 3 and event[3] else new_call_id()
+            calls.append(ChoiceDeltaToolCall(index=offset + event[1], id=call_id, type="function",
                                              function=ChoiceDeltaToolCallFunction(name=event[2], arguments="")))
         else:
             calls.append(ChoiceDeltaToolCall(index=offset + event[1],
