@@ -1,7 +1,7 @@
 """Repairing tool-call arguments a model wrote almost right, without changing what it wrote.
 
-Each repair only changes the notation, never a value: JSON encoded twice, a code fence around
-the JSON, trailing commas before a closing bracket, or a Python literal (single quotes, True,
+Each repair only changes the notation, never a value: JSON encoded twice, the same object sent
+twice in a row, a code fence around the JSON, trailing commas before a closing bracket, or a Python literal (single quotes, True,
 None) read with ``ast.literal_eval`` (which evaluates nothing). Anything else is reported.
 """
 
@@ -111,6 +111,10 @@ def _as_object(value: Any, *, repaired: bool) -> tuple[dict[str, Any], bool]:
 
 
 def _candidates(raw: str) -> Iterator[str]:
+    stripped = raw.strip()
+    half = len(stripped) // 2
+    if len(stripped) % 2 == 0 and half and stripped[:half] == stripped[half:]:
+        yield stripped[:half]  # the same object sent twice (GLM-4.7 streams on LightLLM do this)
     text = raw
     fenced = _FENCE.match(text)
     if fenced:

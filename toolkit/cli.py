@@ -75,9 +75,11 @@ def _client(args: argparse.Namespace) -> Any:
         if getattr(args, "template", None):
             raise ToolkitError("--template only applies to --api generate (the /v1 server renders its own "
                                "template); drop one of them")
-        return OpenAICompatibleClient(base_url=args.base_url, tool_parser=args.tool_parser)
+        return OpenAICompatibleClient(base_url=args.base_url, tool_parser=args.tool_parser,
+                                      reasoning_format=getattr(args, "reasoning_format", "think"))
     return LightLLMClient(base_url=getattr(args, "base_url", None), chat_template=getattr(args, "template", None),
-                          tool_parser=getattr(args, "tool_parser", "qwen25"))
+                          tool_parser=getattr(args, "tool_parser", None),
+                          reasoning_format=getattr(args, "reasoning_format", "auto"))
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -96,6 +98,13 @@ def _messages(args: argparse.Namespace) -> list[dict[str, Any]]:
 def cmd_render(args: argparse.Namespace) -> int:
     tools = load_tools(args.target)
     client = _client(args)
+    if args.explain:
+        config = client.config
+        print(f"template: {config['chat_template']}", file=sys.stderr)
+        for key in ("tool_parser", "reasoning_format"):
+            print(f"{key}: {config[key]} ({config['chosen'].get(key, 'given')})", file=sys.stderr)
+        print(f"tool-call arguments passed to the template as: {'JSON text' if client.arguments_as_text else 'objects'}"
+              f" ({config['chosen']['arguments']})", file=sys.stderr)
     sys.stdout.write(client.render(_messages(args), tools=tools))
     return 0
 
@@ -237,7 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("prompt")
         p.add_argument("--system", default=None, help="a system message")
         p.add_argument("--template", default=None, help="chat template (.jinja, tokenizer_config.json, model dir)")
-        p.add_argument("--tool-parser", default="qwen25", help="qwen25 (default), llama3, mistral, qwen3_coder")
+        p.add_argument("--tool-parser", default=None,
+                       help="the tool-call format (default: read from the template; qwen25 for the default template)")
+        p.add_argument("--reasoning-format", default="auto", choices=("auto", "think", "kimi", "none"))
+        if name == "render":
+            p.add_argument("--explain", action="store_true", help="say which format and settings were chosen, and why")
         if name == "run":
             p.add_argument("--base-url", default=None, help="server URL (default: LIGHTLLM_BASE_URL or localhost:8000)")
             p.add_argument("--api", choices=("generate", "openai"), default="generate")

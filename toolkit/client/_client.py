@@ -211,20 +211,34 @@ class BaseClient:
     """What both clients share: transport, ``chat.completions.create``, ``health``, ``close``."""
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None, timeout: Any = 600.0,
-                 max_retries: int = 2, *, tool_parser: str = "qwen25", verify: Any = True,
+                 max_retries: int = 2, *, tool_parser: str | None = None, verify: Any = True,
                  limits: ResponseLimits | None = None, headers: Mapping[str, str] | None = None,
                  session: Any = None, http_adapter: Any = None, pool_maxsize: int | None = None) -> None:
         self._transport = Transport(base_url, api_key, timeout=timeout, max_retries=max_retries, verify=verify,
                                     limits=limits, headers=headers, session=session, http_adapter=http_adapter,
                                     pool_maxsize=pool_maxsize)
-        get_parser(tool_parser)  # fail early on an unknown name
-        self.tool_parser = tool_parser
+        self.tool_parser = tool_parser or "qwen25"
+        get_parser(self.tool_parser)  # fail early on an unknown name
+        #: how each setting was chosen, for ``config`` and ``toolkit render --explain``
+        self.chosen: dict[str, str] = {"tool_parser": "given" if tool_parser else "the default"}
         self._context_window: int | None = None
         self.chat = _Chat(self)
 
     @property
     def base_url(self) -> str:
         return self._transport.base_url
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The client's settings as plain values (the key and URL credentials left out), with
+        ``chosen``: how each setting was picked (given, the default, or read from the template)."""
+        return {"client": type(self).__name__, "base_url": self.base_url, "timeout": (self.timeout.connect,
+                                                                                      self.timeout.read),
+                "max_retries": self.max_retries, "tool_parser": self.tool_parser, **self._extra_config(),
+                "chosen": dict(self.chosen)}
+
+    def _extra_config(self) -> dict[str, Any]:
+        return {}
 
     @property
     def max_retries(self) -> int:

@@ -17,26 +17,12 @@ from ._client import (
     with_call_arguments,
 )
 from ._parsers import parse_tool_calls
+from ._reasoning import reasoning_tags, split_reasoning
 from ._template import ChatTemplate, neutralize
 from ._transport import ResponseLimits
 from ._types import ChatCompletion, ChatCompletionMessage, Choice, CompletionUsage
 
 __all__ = ["LightLLMClient", "split_reasoning"]
-
-
-def split_reasoning(text: str, prompt_opened_think: bool) -> tuple[str | None, str]:
-    """``<think>...</think>`` at the start of an answer (or after a prompt that opened it) -> reasoning."""
-    stripped = text.lstrip()
-    if stripped.startswith("<think>"):
-        body = stripped[len("<think>"):]
-    elif prompt_opened_think:
-        body = text
-    else:
-        return None, text
-    reasoning, sep, rest = body.partition("</think>")
-    if not sep:  # the answer never left its reasoning (cut off, or the model forgot to close)
-        return reasoning.strip() or None, ""
-    return reasoning.strip() or None, rest.lstrip("\n")
 
 
 class LightLLMClient(BaseClient):
@@ -51,13 +37,18 @@ class LightLLMClient(BaseClient):
         chat_template: A ``ChatTemplate``, template source, or a path (``.jinja``,
             ``tokenizer_config.json``, ``chat_template.json`` or a model directory). Default:
             toolkit's Qwen2.5-style template.
-        tool_parser: How tool calls are written: qwen25 (hermes), llama3, mistral, qwen3_coder.
+        tool_parser: How tool calls are written (qwen25, llama3, mistral, qwen3_coder, deepseekv3,
+            deepseekv31, deepseekv32, kimi_k2, glm45, glm47); default: read from the template.
+        reasoning_format: "auto" (from the template), "think", "kimi" or "none".
+        calls_in_reasoning: "ignore" (default) or "recover" (use calls written inside the
+            reasoning when the answer after it has none).
         template_variables: Extra template variables (e.g. ``bos_token``, ``enable_thinking``).
         fetch_images / allowed_image_dirs: how image inputs are resolved (see README).
     """
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None, timeout: Any = 600.0,
-                 max_retries: int = 2, chat_template: Any = None, tool_parser: str = "qwen25", *,
+                 max_retries: int = 2, chat_template: Any = None, tool_parser: str | None = None, *,
+                 reasoning_format: str = "auto", calls_in_reasoning: str = "ignore",
                  template_variables: Mapping[str, Any] | None = None, verify: Any = True,
                  limits: ResponseLimits | None = None, headers: Mapping[str, str] | None = None,
                  session: Any = None, http_adapter: Any = None, pool_maxsize: int | None = None,
@@ -70,6 +61,18 @@ class LightLLMClient(BaseClient):
                          pool_maxsize=pool_maxsize)
         self.chat_template = _as_template(chat_template)
         self.template_variables = dict(template_variables or {})
+        detected = self.chat_template.detect()
+        if tool_parser is None:
+            self.tool_parser, why = detected["tool_parser"]
+            self.chosen["tool_parser"] = f"from the template: {why}"
+        self.reasoning_format = _reasoning_format(reasoning_format)
+        self.chosen["reasoning_format"] = "given" if reasoning_format != "auto" else \
+            f"from the template: {detected['reasoning_format'][1]}"
+        if reasoning_format == "auto":
+            self.reasoning_format = detected["reasoning_format"][0]
+        self.calls_in_reasoning = _calls_in_reasoning(calls_in_reasoning)
+        self.arguments_as_text = detected["arguments"][0] == "string"
+        self.chosen["arguments"] = detected["arguments"][1]
         from ._images import ImagePolicy
 
         # images are fetched with a session of their own: no credentials, cookies or proxy auth of the client
@@ -77,6 +80,10 @@ class LightLLMClient(BaseClient):
                                   timeout=image_timeout, verify=verify, allow_private_hosts=allow_private_image_hosts)
         self.trust_tool_output = trust_tool_output
         self.neutralize_user_content = neutralize_user_content
+
+    def _extra_config(self) -> dict[str, Any]:
+        return {"chat_template": self.chat_template.name, "reasoning_format": self.reasoning_format,
+                "calls_in_reasoning": self.calls_in_reasoning}
 
     # -- request ---------------------------------------------------------------------------------
 
@@ -133,7 +140,7 @@ class LightLLMClient(BaseClient):
             out["content"] = self._neutralized(out["content"])
         if role == "assistant" and out.get("reasoning") and "reasoning_content" not in out:
             out["reasoning_content"] = out["reasoning"]  # the name Qwen3/QwQ/GLM templates read
-        return with_call_arguments(out, _decoded)
+        return with_call_arguments(out, _as_text if self.arguments_as_text else _decoded)
 
     def _neutralized(self, content: Any) -> Any:
         specials = self.chat_template.special_strings
@@ -174,7 +181,8 @@ class LightLLMClient(BaseClient):
     def _create(self, *, messages: list[dict[str, Any]], model: str | None, tools: list[dict[str, Any]] | None,
                 tool_choice: Any, stream: bool, params: dict[str, Any], extra_body: dict[str, Any]) -> Any:
         body, prompt, parse_tools = self._body(messages, tools, tool_choice, params, extra_body)
-        opened_think = prompt.rstrip().endswith("<think>")
+        tags = reasoning_tags(self.reasoning_format)
+        opened_think = tags is not None and prompt.rstrip().endswith(tags[0])
         if stream:
             from ._stream import Stream, native_chunks
 
@@ -183,7 +191,8 @@ class LightLLMClient(BaseClient):
             response = self._transport.send("POST", "/generate_stream", body)
             return Stream(native_chunks(self._transport, response, model=model or "default",
                                         parser=self.tool_parser if parse_tools else None, tools=parse_tools,
-                                        opened_think=opened_think), response)
+                                        opened_think=opened_think, reasoning_format=self.reasoning_format,
+                                        recover_calls=self.calls_in_reasoning == "recover"), response)
         data = self._transport.post_json("/generate", body)
         return self._completion(data, model, parse_tools, opened_think)
 
@@ -200,9 +209,11 @@ class LightLLMClient(BaseClient):
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise APIResponseValidationError(f"generated_text[{i}] is not a string", body=data)
-            reasoning, text = split_reasoning(text, opened_think)
+            reasoning, text = split_reasoning(text, opened_think, self.reasoning_format, finish[i])
             if tools:
                 content, calls = parse_tool_calls(text, self.tool_parser, tools=tools)
+                if not calls and reasoning and self.calls_in_reasoning == "recover":
+                    _, calls = parse_tool_calls(reasoning, self.tool_parser, tools=tools)
             else:
                 content, calls = (text or None), []
             reason = finish[i]
@@ -217,6 +228,22 @@ class LightLLMClient(BaseClient):
                                 total_tokens=prompt_tokens + completion_tokens)
         return ChatCompletion(id=completion_id(), object="chat.completion", created=int(time.time()),
                               model=model or "default", choices=choices, usage=usage)
+
+
+def _reasoning_format(value: str) -> str:
+    reasoning_tags(value)  # ValueError for an unknown format
+    return value
+
+
+def _calls_in_reasoning(value: str) -> str:
+    if value not in ("ignore", "recover"):
+        raise ValueError(f"calls_in_reasoning must be 'ignore' or 'recover', got {value!r}")
+    return value
+
+
+def _as_text(arguments: Any) -> Any:
+    """Arguments as the JSON text a template concatenates (DeepSeek)."""
+    return arguments if isinstance(arguments, str) else json.dumps(arguments or {}, ensure_ascii=False)
 
 
 def _decoded(arguments: Any) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 from .._exceptions import APIResponseValidationError
 from ._client import BaseClient, completion_id, with_call_arguments
 from ._parsers import decode_string_arguments, get_parser, parse_tool_calls
+from ._reasoning import reasoning_tags, split_reasoning
 from ._types import (
     ChatCompletion,
     ChatCompletionMessage,
@@ -28,7 +29,23 @@ class OpenAICompatibleClient(BaseClient):
     LightLLM's quirks are normalised: numeric ids, ``index: -1``, ``tool_calls: []`` with the
     raw markup left in ``content`` (re-parsed with ``tool_parser``), ``reasoning``, arguments
     encoded twice.
+
+    ``reasoning_format`` ("think" default, "kimi", "none") splits reasoning a server left at the
+    start of ``content`` (one-shot answers); ``calls_in_reasoning="recover"`` uses tool calls
+    written inside the reasoning when the answer has none.
     """
+
+    def __init__(self, base_url: str | None = None, api_key: str | None = None, timeout: Any = 600.0,
+                 max_retries: int = 2, *, tool_parser: str | None = None, reasoning_format: str = "think",
+                 calls_in_reasoning: str = "ignore", **options: Any) -> None:
+        super().__init__(base_url, api_key, timeout, max_retries, tool_parser=tool_parser, **options)
+        from ._lightllm import _calls_in_reasoning, _reasoning_format
+
+        self.reasoning_format = "think" if reasoning_format == "auto" else _reasoning_format(reasoning_format)
+        self.calls_in_reasoning = _calls_in_reasoning(calls_in_reasoning)
+
+    def _extra_config(self) -> dict[str, Any]:
+        return {"reasoning_format": self.reasoning_format, "calls_in_reasoning": self.calls_in_reasoning}
 
     def _create(self, *, messages: list[dict[str, Any]], model: str | None, tools: list[dict[str, Any]] | None,
                 tool_choice: Any, stream: bool, params: dict[str, Any], extra_body: dict[str, Any]) -> Any:
@@ -46,8 +63,8 @@ class OpenAICompatibleClient(BaseClient):
             body["stream"] = True
             body.setdefault("stream_options", {"include_usage": True})  # vLLM/SGLang send usage only then
             response = self._transport.send("POST", "/v1/chat/completions", body)
-            return Stream(openai_chunks(self._transport, response, parser=self.tool_parser, tools=parse_tools),
-                          response)
+            return Stream(openai_chunks(self._transport, response, parser=self.tool_parser, tools=parse_tools,
+                                        recover_calls=self.calls_in_reasoning == "recover"), response)
         data = self._transport.post_json("/v1/chat/completions", body)
         return self.normalize(data, parse_tools)
 
@@ -78,6 +95,16 @@ class OpenAICompatibleClient(BaseClient):
             reasoning = message.get("reasoning") or message.get("reasoning_content") or None
             if isinstance(reasoning, str):  # LightLLM's parser leaves the newline before </think>
                 reasoning = reasoning.strip() or None
+            tags = reasoning_tags(self.reasoning_format)
+            if reasoning is None and tags and isinstance(content, str) and content.lstrip().startswith(tags[0]):
+                reasoning, content = split_reasoning(content, False, self.reasoning_format, reason)
+                content = content or None
+                if tools and not calls and content and _has_marker(content, self.tool_parser):
+                    content, calls = parse_tool_calls(content, self.tool_parser, tools=tools)
+            if tools and not calls and reasoning and self.calls_in_reasoning == "recover":
+                _, calls = parse_tool_calls(reasoning, self.tool_parser, tools=tools)
+            if calls and reason == "stop":
+                reason = "tool_calls"
             choices.append(Choice(index=raw.get("index", i), finish_reason=reason,
                                   message=ChatCompletionMessage(role=message.get("role") or "assistant",
                                                                 content=content, tool_calls=calls or None,

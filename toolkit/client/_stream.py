@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from .._exceptions import APIConnectionError, APIError, APIResponseValidationError
 from ._parsers import StreamParser, get_parser
+from ._reasoning import ReasoningSplitter
 from ._transport import error_message, iter_sse
 from ._types import (
     ChatCompletion,
@@ -33,7 +34,6 @@ from ._types import (
 
 __all__ = ["Accumulator", "NativeStreamConverter", "Stream"]
 
-_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 
 
 _T = TypeVar("_T")
@@ -130,73 +130,21 @@ class Accumulator:
                               usage=self.usage)
 
 
-class _ReasoningSplitter:
-    """``<think>...</think>`` at the start of the answer, incrementally (see ``split_reasoning``)."""
-
-    def __init__(self, opened: bool) -> None:
-        self.state = "reasoning" if opened else "detect"
-        self.held = ""
-        self.after_close = False
-
-    def feed(self, text: str) -> tuple[str, str]:
-        """-> (reasoning piece, answer piece)."""
-        self.held += text
-        if self.state == "detect":
-            probe = self.held.lstrip()
-            if probe.startswith(_THINK_OPEN):
-                self.held = probe[len(_THINK_OPEN):]
-                self.state = "reasoning"
-            elif _THINK_OPEN.startswith(probe):
-                return "", ""  # still could be "<think>"
-            else:
-                self.state = "answer"
-        if self.state == "reasoning":
-            end = self.held.find(_THINK_CLOSE)
-            if end < 0:
-                keep = _partial(self.held, _THINK_CLOSE)
-                piece, self.held = self.held[:len(self.held) - keep], self.held[len(self.held) - keep:]
-                return piece, ""
-            piece, rest = self.held[:end], self.held[end + len(_THINK_CLOSE):]
-            self.held = ""
-            self.state = "answer"
-            self.after_close = True
-            return piece, self._answer(rest)
-        out, self.held = self.held, ""
-        return "", self._answer(out)
-
-    def _answer(self, text: str) -> str:
-        if self.after_close:
-            text = text.lstrip("\n")
-            if text:
-                self.after_close = False
-        return text
-
-    def finish(self) -> tuple[str, str]:
-        held, self.held = self.held, ""
-        if self.state == "reasoning":
-            return held, ""
-        if self.state == "detect":
-            return "", held
-        return "", self._answer(held)
-
-
-def _partial(text: str, marker: str) -> int:
-    for k in range(min(len(marker) - 1, len(text)), 0, -1):
-        if marker.startswith(text[-k:]):
-            return k
-    return 0
-
-
 class NativeStreamConverter:
     """Token texts of ``/generate_stream`` -> OpenAI chunks, with an incremental tool-call parser."""
 
-    def __init__(self, *, model: str, parser: str | None, tools: Iterable[dict[str, Any]] | None, opened_think: bool) -> None:
+    def __init__(self, *, model: str, parser: str | None, tools: Iterable[dict[str, Any]] | None, opened_think: bool,
+                 reasoning_format: str = "think", recover_calls: bool = False) -> None:
         self.id = "chatcmpl-" + secrets.token_hex(16)
         self.created = int(time.time())
         self.model = model
         self.parser: StreamParser | None = get_parser(parser)(tools) if parser else None
-        self.reasoning = _ReasoningSplitter(opened_think)
+        self.reasoning = ReasoningSplitter(opened_think, reasoning_format)
         self.calls = 0
+        self.parser_name = parser
+        self.tools = tools
+        self.recover_calls = recover_calls
+        self.thought: list[str] = []
 
     def _chunk(self, delta: ChoiceDelta | None, finish: str | None = None, usage: Any = None) -> ChatCompletionChunk:
         choices = [] if delta is None else [ChunkChoice(index=0, delta=delta, finish_reason=finish)]
@@ -211,8 +159,14 @@ class NativeStreamConverter:
         return self._emit(reasoning, answer, final=False)
 
     def finish(self, finish_reason: str | None, usage: CompletionUsage | None) -> list[ChatCompletionChunk]:
-        reasoning, answer = self.reasoning.finish()
+        reasoning, answer = self.reasoning.finish(finish_reason)
         out = self._emit(reasoning, answer, final=True)
+        if self.recover_calls and not self.calls and self.parser_name and self.thought:
+            # calls written inside the reasoning, used because the answer has none
+            _, calls, heads = deltas_from_events(_parse_events("".join(self.thought), self.parser_name, self.tools))
+            if calls:
+                self.calls += heads
+                out.append(self._chunk(ChoiceDelta(tool_calls=calls)))
         reason = finish_reason or "stop"
         if self.calls and reason == "stop":
             reason = "tool_calls"
@@ -223,6 +177,7 @@ class NativeStreamConverter:
     def _emit(self, reasoning: str, answer: str, *, final: bool) -> list[ChatCompletionChunk]:
         out = []
         if reasoning:
+            self.thought.append(reasoning)
             out.append(self._chunk(ChoiceDelta(reasoning=reasoning)))
         if self.parser is None:
             if answer:
@@ -236,6 +191,11 @@ class NativeStreamConverter:
         if content or calls:
             out.append(self._chunk(ChoiceDelta(content=content, tool_calls=calls or None)))
         return out
+
+
+def _parse_events(text: str, parser: str, tools: Any) -> list[Any]:
+    p = get_parser(parser)(tools)
+    return p.feed(text) + p.finish()
 
 
 def deltas_from_events(events: list[Any], offset: int = 0) -> tuple[str | None, list[ChoiceDeltaToolCall], int]:
@@ -270,8 +230,10 @@ def _raise_if_error(event: Any) -> None:
 
 
 def native_chunks(transport: Any, response: Any, *, model: str, parser: str | None, tools: Any,
-                  opened_think: bool) -> Iterator[ChatCompletionChunk]:
-    converter = NativeStreamConverter(model=model, parser=parser, tools=tools, opened_think=opened_think)
+                  opened_think: bool, reasoning_format: str = "think",
+                  recover_calls: bool = False) -> Iterator[ChatCompletionChunk]:
+    converter = NativeStreamConverter(model=model, parser=parser, tools=tools, opened_think=opened_think,
+                                      reasoning_format=reasoning_format, recover_calls=recover_calls)
     yield converter.start()
     for payload in iter_sse(transport.iter_lines(response)):
         event = _event_json(payload)
@@ -290,10 +252,12 @@ def native_chunks(transport: Any, response: Any, *, model: str, parser: str | No
     raise APIConnectionError("the stream ended before the server said it had finished")
 
 
-def openai_chunks(transport: Any, response: Any, *, parser: str, tools: Any) -> Iterator[ChatCompletionChunk]:
+def openai_chunks(transport: Any, response: Any, *, parser: str, tools: Any,
+                  recover_calls: bool = False) -> Iterator[ChatCompletionChunk]:
     """``/v1/chat/completions`` stream, normalised; markup left in content is parsed with ``parser``."""
     parsers: dict[int, StreamParser] = {}
     reasoning = _ReasoningTrim()
+    thought: dict[int, list[str]] = {}
     server_calls: dict[int, int] = {}
     own_calls: dict[int, int] = {}
     finished = False
@@ -313,6 +277,8 @@ def openai_chunks(transport: Any, response: Any, *, parser: str, tools: Any) -> 
                 raw = event["choices"][position].get("delta") or {}
                 delta.reasoning = raw.get("reasoning_content")
             delta.reasoning = reasoning.trim(choice.index, delta.reasoning)
+            if recover_calls and delta.reasoning:
+                thought.setdefault(choice.index, []).append(delta.reasoning)
             calls = []
             for call in delta.tool_calls or ():
                 server_calls[choice.index] = max(server_calls.get(choice.index, 0), (call.index or 0) + 1)
@@ -329,6 +295,13 @@ def openai_chunks(transport: Any, response: Any, *, parser: str, tools: Any) -> 
                 content = (content or "") + (tail or "") or None
                 calls.extend(extra)
                 if own_calls.get(choice.index) and choice.finish_reason == "stop":
+                    choice.finish_reason = "tool_calls"
+            if choice.finish_reason is not None and tools and recover_calls and thought.get(choice.index) and \
+                    not server_calls.get(choice.index) and not own_calls.get(choice.index) and not calls:
+                _, extra = _parsed(_parse_events("".join(thought[choice.index]), parser, tools), choice.index,
+                                   server_calls, own_calls)
+                calls.extend(extra)
+                if extra and choice.finish_reason == "stop":
                     choice.finish_reason = "tool_calls"
             choice.delta = ChoiceDelta(role=delta.role, content=content, tool_calls=calls or None,
                                        reasoning=delta.reasoning)

@@ -160,8 +160,32 @@ class ChatTemplate:
         found.update(v for k, v in self.variables.items() if k in _SPECIAL_TOKENS and isinstance(v, str) and v)
         return tuple(sorted(found, key=lambda t: (-len(t), t)))
 
+    def detect(self) -> dict[str, tuple[str, str]]:
+        """What the template's markup says about the model: ``{"tool_parser": (name, why),
+        "reasoning_format": (name, why), "arguments": ("string" | "object", why)}``."""
+        source = self.source
+        parser = next(((name, f"the template writes {marker!r}") for marker, name in _PARSER_MARKERS
+                       if marker in source), ("qwen25", "no known tool-call marker in the template: the default"))
+        if "◁think▷" in source:
+            reasoning = ("kimi", "the template writes '◁think▷'")
+        elif "<think>" in source:
+            reasoning = ("think", "the template writes '<think>'")
+        else:
+            reasoning = ("think", "no reasoning markup in the template: <think> is still split when a reply opens it")
+        # DeepSeek templates concatenate the arguments into the prompt: they need the JSON string
+        arguments = ("string", "the template concatenates the arguments text (DeepSeek)") \
+            if "<｜tool▁sep｜>" in source else ("object", "the template formats the arguments itself")
+        return {"tool_parser": parser, "reasoning_format": reasoning, "arguments": arguments}
+
     def __repr__(self) -> str:
         return f"ChatTemplate({self.name!r})"
+
+
+#: (marker in a template's source, tool-call format), most specific first.
+_PARSER_MARKERS = (("<｜DSML｜", "deepseekv32"), ("```json", "deepseekv3"), ("<｜tool▁sep｜>", "deepseekv31"),
+                   ("<|tool_call_argument_begin|>", "kimi_k2"), ("\\n<arg_key>", "glm45"), ("\n<arg_key>", "glm45"),
+                   ("<arg_key>", "glm47"), ("<function=", "qwen3_coder"), ("<tool_call>", "qwen25"),
+                   ("<|python_tag|>", "llama3"), ("[TOOL_CALLS]", "mistral"))
 
 
 #: What counts as a control string in a template's source: ``<|...|>`` and ``<｜...｜>`` tokens,
