@@ -11,8 +11,8 @@ from typing import Any, Union
 
 from .._exceptions import ToolkitError
 from ..client._client import _Chat, completion_id
-from ..client._reasoning import split_reasoning
 from ..client._parsers import get_parser, parse_tool_calls
+from ..client._reasoning import split_reasoning
 from ..client._stream import Stream
 from ..client._types import (
     ChatCompletion,
