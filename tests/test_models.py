@@ -211,3 +211,25 @@ def test_options_are_checked():
         LightLLMClient(reasoning_format="deep")
     with pytest.raises(ValueError, match="calls_in_reasoning"):
         OpenAICompatibleClient(calls_in_reasoning="maybe")
+
+
+def test_one_malformed_deepseek_call_does_not_lose_the_others():
+    from toolkit.client import parse_tool_calls
+
+    text = ("<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get weather<｜tool▁sep｜>{}<｜tool▁call▁end｜>"
+            '<｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{"city": "Oslo"}<｜tool▁call▁end｜><｜tool▁calls▁end｜>')
+    content, calls = parse_tool_calls(text, "deepseekv31")
+    assert [(c.function.name, c.function.arguments) for c in calls] == [("get_weather", '{"city": "Oslo"}')]
+    assert content.endswith("get weather<｜tool▁sep｜>{}<｜tool▁call▁end｜>")  # kept as written
+
+
+def test_glm_values_follow_the_schema():
+    from toolkit.client import parse_tool_calls
+
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"properties": {
+        "code": {"type": "string"}, "n": {"type": "integer"}, "on": {"type": "boolean"}, "tags": {"type": "array"}}}}}]
+    text = ("<tool_call>f<arg_key>code</arg_key><arg_value>007</arg_value><arg_key>n</arg_key><arg_value>7</arg_value>"
+            '<arg_key>on</arg_key><arg_value>true</arg_value><arg_key>tags</arg_key><arg_value>["a"]</arg_value>'
+            "</tool_call>")
+    assert json.loads(parse_tool_calls(text, "glm47", tools=tools)[1][0].function.arguments) == {
+        "code": "007", "n": 7, "on": True, "tags": ["a"]}
