@@ -800,21 +800,31 @@ def run(input: Any, tools: Iterable[Any] = (), *, output_type: Any = None, clien
 
 
 def run_many(inputs: Iterable[Any], tools: Iterable[Any] = (), *, client: Any = None, max_workers: int = 8,
-             return_exceptions: bool = False, **kwargs: Any) -> list[Any]:
-    """Run many conversations on threads sharing one client; results in input order.
+             return_exceptions: bool = False, executor: concurrent.futures.Executor | None = None,
+             on_result: Callable[[int, Any], Any] | None = None, **kwargs: Any) -> list[Any]:
+    """Run many conversations; results in input order.
 
-    With ``return_exceptions=True`` a failed conversation gives its exception (with
-    ``.result``) in its place; otherwise the first failure is raised after all have finished.
-    The client's connection pool is grown to ``max_workers`` so that no connection is discarded.
-    Other keywords are ``run()``'s, checked before anything starts.
+    By default on ``max_workers`` threads sharing one client (its connection pool grown to
+    ``max_workers`` so that no connection is discarded). With ``executor=`` (any
+    ``concurrent.futures.Executor``, e.g. a Dask ``distributed.Client(...).get_executor()``) each
+    conversation runs where the executor puts it, with a client built there from
+    ``client.config``; the tools and options must pickle (checked up front). ``on_result(index,
+    result_or_error)`` is called as each conversation ends. With ``return_exceptions=True`` a failed
+    conversation gives its exception (with ``.result``) in its place; otherwise the first failure is
+    raised after all have finished. Other keywords are ``run()``'s, checked before anything starts.
     """
     from .client import LightLLMClient
 
     _positive_int("max_workers", max_workers)
+    if on_result is not None and not callable(on_result):
+        raise TypeError(f"on_result must be a callable (index, result_or_error), got {type(on_result).__name__}")
     options = {k: kwargs.pop(k) for k in list(kwargs) if k in _RUN_OPTIONS}
     _check_sampling("run_many()", kwargs)
     tool_list = list(tools)
     _Options(**{k: v for k, v in options.items() if k in _OPTION_FIELDS}).check(_tool_list(tool_list))
+    items = list(inputs)
+    if executor is not None:
+        return _run_remote(items, tool_list, client, executor, return_exceptions, on_result, {**options, **kwargs})
     owns = client is None
     client = client or LightLLMClient(pool_maxsize=max(max_workers, 32))
     transport = getattr(client, "_transport", None)
@@ -825,16 +835,66 @@ def run_many(inputs: Iterable[Any], tools: Iterable[Any] = (), *, client: Any = 
             def one(item: Any) -> RunResult[Any]:
                 return run(item, tool_list, client=client, **options, **kwargs)
 
-            futures = [pool.submit(one, item) for item in inputs]
-            concurrent.futures.wait(futures)
-        results = []
-        for future in futures:
-            error = future.exception()
-            if error is not None and not return_exceptions:
-                raise error
-            results.append(error if error is not None else future.result())
-        return results
+            futures = [pool.submit(one, item) for item in items]
+            return _gather(futures, return_exceptions, on_result)
     finally:
         if owns:
             client.close()
 
+
+def _gather(futures: list[concurrent.futures.Future[Any]], return_exceptions: bool,
+            on_result: Callable[[int, Any], Any] | None) -> list[Any]:
+    """Results in input order, ``on_result`` called as each one arrives."""
+    index = {id(f): i for i, f in enumerate(futures)}
+    for future in concurrent.futures.as_completed(futures):
+        if on_result is not None:
+            error = future.exception()
+            on_result(index[id(future)], error if error is not None else future.result())
+    results = []
+    for future in futures:
+        error = future.exception()
+        if error is not None and not return_exceptions:
+            raise error
+        results.append(error if error is not None else future.result())
+    return results
+
+
+def _run_remote(items: list[Any], tools: list[Any], client: Any, executor: concurrent.futures.Executor,
+                return_exceptions: bool, on_result: Callable[[int, Any], Any] | None,
+                kwargs: dict[str, Any]) -> list[Any]:
+    """Conversations on another executor (processes, a Dask cluster): everything must pickle."""
+    import pickle
+
+    from .client import LightLLMClient
+
+    for item in tools:
+        try:
+            pickle.dumps(item)
+        except Exception as exc:  # noqa: BLE001 (any pickling failure is this error)
+            name = getattr(item, "name", None) or getattr(item, "__name__", repr(item))
+            raise ValueError(f"tool {name!r} cannot be sent to the executor's workers ({type(exc).__name__}: "
+                             f"{exc}); define it at module level in an importable module (not in __main__ or as "
+                             f"a lambda)") from exc
+    for name, value in kwargs.items():
+        try:
+            pickle.dumps(value)
+        except Exception as exc:  # noqa: BLE001
+            raise ValueError(f"run_many option {name}= cannot be sent to the executor's workers: {exc}") from exc
+    client = client if client is not None else LightLLMClient()
+    config, kind = client.config, type(client)
+    futures = [executor.submit(_remote_one, kind, config, item, tools, kwargs) for item in items]
+    return _gather(futures, return_exceptions, on_result)
+
+
+def _remote_one(kind: Any, config: dict[str, Any], item: Any, tools: list[Any], kwargs: dict[str, Any]) -> Any:
+    """One conversation on a worker, with its own client. Errors come back as a plain
+    ``ToolkitError`` (message and ``.result``), which always pickles."""
+    from ._exceptions import ToolkitError
+
+    with kind.from_config(config) as client:
+        try:
+            return run(item, tools, client=client, **kwargs)
+        except ToolkitError as exc:
+            error = ToolkitError(f"{type(exc).__name__}: {exc}")
+            error.result = exc.result
+            raise error from None

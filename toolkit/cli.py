@@ -219,6 +219,92 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Many conversations from a JSONL file; one result line per input, resumable."""
+    import threading
+
+    from ._loop import run_many
+
+    tools = load_tools(args.target)
+    inputs = _batch_inputs(pathlib.Path(args.prompts))
+    out = pathlib.Path(args.out)
+    done = _done_indices(out)
+    todo = [(i, item) for i, item in enumerate(inputs) if i not in done]
+    total = len(inputs)
+    if done:
+        print(f"batch: {len(done)} already done in {out}", file=sys.stderr)
+    lock = threading.Lock()
+    counts = {"done": len(done), "failed": 0}
+    executor = None
+    if args.scheduler:
+        import distributed
+
+        executor = distributed.Client(args.scheduler).get_executor()  # type: ignore[no-untyped-call]
+    with out.open("a", encoding="utf-8") as sink, _client(args) as client:
+        def on_result(position: int, outcome: Any) -> None:
+            index = todo[position][0]
+            line = _result_line(index, outcome)
+            with lock:
+                sink.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+                sink.flush()
+                counts["done"] += 1
+                counts["failed"] += line["error"] is not None
+                print(f"\rbatch: {counts['done']}/{total} ({counts['failed']} failed)", end="", file=sys.stderr,
+                      flush=True)
+
+        if todo:
+            run_many([item for _, item in todo], tools, client=client, max_workers=args.workers,
+                     return_exceptions=True, on_result=on_result, executor=executor, max_steps=args.max_steps)
+    print(f"\rbatch: {counts['done']}/{total} ({counts['failed']} failed) -> {out}", file=sys.stderr)
+    return 0 if counts["failed"] == 0 else 1
+
+
+def _batch_inputs(path: pathlib.Path) -> list[Any]:
+    inputs: list[Any] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError as exc:
+            raise ToolkitError(f"{path}:{number}: not JSON ({exc})") from None
+        if isinstance(value, dict):
+            value = value.get("messages") or value.get("prompt")
+        if not isinstance(value, (str, list)) or not value:
+            raise ToolkitError(f"{path}:{number}: a line is a prompt string, a list of messages, or "
+                               f"{{\"messages\": [...]}} / {{\"prompt\": \"...\"}}")
+        inputs.append(value)
+    return inputs
+
+
+def _done_indices(out: pathlib.Path) -> set[int]:
+    if not out.exists():
+        return set()
+    done = set()
+    for line in out.read_text(encoding="utf-8").splitlines():
+        try:
+            done.add(int(json.loads(line)["index"]))
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut off by an earlier crash: that input runs again
+    return done
+
+
+def _result_line(index: int, outcome: Any) -> dict[str, Any]:
+    result = getattr(outcome, "result", None) if isinstance(outcome, BaseException) else outcome
+    line: dict[str, Any] = {"index": index, "output": None, "stop_reason": "error", "tool_calls": [], "usage": None,
+                            "error": f"{type(outcome).__name__}: {outcome}" if isinstance(outcome, BaseException)
+                            else None}
+    if result is not None:
+        line.update(output=result.output if outcome is result else None, stop_reason=result.stop_reason
+                    if outcome is result else "error",
+                    tool_calls=[{"name": r.name, "arguments": r.raw_arguments, "error": r.error}
+                                for r in result.tool_calls],
+                    usage={"prompt_tokens": result.usage.prompt_tokens,
+                           "completion_tokens": result.usage.completion_tokens,
+                           "total_tokens": result.usage.total_tokens})
+    return line
+
+
 def cmd_health(args: argparse.Namespace) -> int:
     from .client import LightLLMClient
 
@@ -273,6 +359,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("batch", help="run one conversation per line of a JSONL file, resumable")
+    p.add_argument("target", help="a .py file or an importable module holding @tool functions")
+    p.add_argument("prompts", help="JSONL: a prompt string, a list of messages, or {\"messages\": [...]} per line")
+    p.add_argument("--out", required=True, help="JSONL results, one line per input (inputs already there are skipped)")
+    p.add_argument("--workers", type=int, default=8)
+    p.add_argument("--scheduler", default=None, help="a Dask scheduler address: run the conversations there")
+    p.add_argument("--base-url", default=None)
+    p.add_argument("--api", choices=("generate", "openai"), default="generate")
+    p.add_argument("--template", default=None)
+    p.add_argument("--tool-parser", default=None)
+    p.add_argument("--max-steps", type=int, default=10)
+    p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("health", help="check that the server answers")
     p.add_argument("--base-url", default=None)

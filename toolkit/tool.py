@@ -47,6 +47,18 @@ class RunContext(Generic[T]):
     step: int = 0
 
 
+def _lookup(module: str | None, qualname: str) -> Any:
+    """The object ``module.qualname`` names (a tool pickled by reference)."""
+    import importlib
+
+    if not module or "<" in qualname:
+        raise AttributeError(f"{qualname or 'it'} has no importable name")
+    value: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        value = getattr(value, part)
+    return value
+
+
 def _injection(hint: Any) -> str | None:
     """'run' for RunContext, 'value' for Annotated[T, Injected], else None."""
     if hint is RunContext or typing.get_origin(hint) is RunContext:
@@ -214,6 +226,34 @@ class Tool:
 
     def __repr__(self) -> str:
         return f"<Tool {self.name}>"
+
+    def __copy__(self) -> Tool:
+        copied = object.__new__(type(self))
+        copied.__dict__.update(self.__dict__)
+        return copied
+
+    def __reduce__(self) -> Any:
+        """Pickled by reference (its module and qualified name), as functions are: a worker imports
+        the same tool. A method tool of an instance pickles with its instance.
+
+        Raises:
+            pickle.PicklingError: the tool cannot be found again by name (a lambda, a tool made in a
+                function or in ``__main__`` of another process).
+        """
+        import pickle
+
+        if self._bound is not None:
+            return (getattr, (self._bound, self._func.__name__))
+        module, qualname = getattr(self._func, "__module__", None), getattr(self._func, "__qualname__", "")
+        try:
+            found = _lookup(module, qualname)
+        except (ImportError, AttributeError) as exc:
+            raise pickle.PicklingError(f"tool {self.name!r} cannot be found again as {module}.{qualname}: "
+                                       f"{exc}") from None
+        if not (found is self or (isinstance(found, Tool) and found._func is self._func)):
+            raise pickle.PicklingError(f"tool {self.name!r} is not what {module}.{qualname} names; define it "
+                                       f"at module level")
+        return (_lookup, (module, qualname))
 
     def replace(self, **changes: Any) -> Tool:
         """A copy with other ``name``, ``description``, ``timeout``, ``max_calls``, ``max_retries``

@@ -210,13 +210,19 @@ class _Chat:
 class BaseClient:
     """What both clients share: transport, ``chat.completions.create``, ``health``, ``close``."""
 
-    def __init__(self, base_url: str | None = None, api_key: str | None = None, timeout: Any = 600.0,
-                 max_retries: int = 2, *, tool_parser: str | None = None, verify: Any = True,
+    def __init__(self, base_url: str | Iterable[str] | None = None, api_key: str | None = None,
+                 timeout: Any = 600.0, max_retries: int = 2, *, tool_parser: str | None = None, verify: Any = True,
                  limits: ResponseLimits | None = None, headers: Mapping[str, str] | None = None,
                  session: Any = None, http_adapter: Any = None, pool_maxsize: int | None = None) -> None:
         self._transport = Transport(base_url, api_key, timeout=timeout, max_retries=max_retries, verify=verify,
                                     limits=limits, headers=headers, session=session, http_adapter=http_adapter,
                                     pool_maxsize=pool_maxsize)
+        #: what from_config() needs to build this client again (picklable: no session, no adapter)
+        self._kwargs: dict[str, Any] = {"base_url": [e.url for e in self._transport.endpoints],
+                                        "api_key": self._transport._api_key, "timeout": (self.timeout.connect,
+                                                                                         self.timeout.read),
+                                        "max_retries": self.max_retries, "tool_parser": tool_parser, "verify": verify,
+                                        "limits": limits, "headers": dict(headers or {}), "pool_maxsize": pool_maxsize}
         self.tool_parser = tool_parser or "qwen25"
         get_parser(self.tool_parser)  # fail early on an unknown name
         #: how each setting was chosen, for ``config`` and ``toolkit render --explain``
@@ -235,7 +241,7 @@ class BaseClient:
         return {"client": type(self).__name__, "base_url": self.base_url, "timeout": (self.timeout.connect,
                                                                                       self.timeout.read),
                 "max_retries": self.max_retries, "tool_parser": self.tool_parser, **self._extra_config(),
-                "chosen": dict(self.chosen)}
+                "chosen": dict(self.chosen), "kwargs": dict(self._kwargs)}
 
     def _extra_config(self) -> dict[str, Any]:
         return {}
@@ -249,16 +255,18 @@ class BaseClient:
         return self._transport.timeout
 
     def health(self) -> bool:
-        """``GET /health``: True when the server answers 2xx; False when it is down or unhealthy."""
-        try:
-            response = self._transport.request("GET", self.base_url + "/health",
-                                               timeout=(self._transport.timeout.connect, 30.0))
-        except Exception:
-            return False
-        try:
-            return bool(response.status_code < 300)
-        finally:
-            response.close()
+        """``GET /health``: True when the server (every server of a fleet) answers 2xx; False when
+        one is down or unhealthy. ``health_by_endpoint()`` reports each."""
+        return all(self.health_by_endpoint().values())
+
+    def health_by_endpoint(self) -> dict[str, bool]:
+        """``{url: healthy}`` for each endpoint (one for a single ``base_url``)."""
+        return self._transport.endpoint_health()
+
+    @property
+    def base_urls(self) -> list[str]:
+        """Every endpoint's URL (several with ``base_url=[...]``)."""
+        return [e.url for e in self._transport.endpoints]
 
     def context_window(self) -> int | None:
         """The model's context in tokens: ``max_model_len`` of ``GET /v1/models`` (LightLLM, vLLM),
@@ -291,7 +299,16 @@ class BaseClient:
 
     def __repr__(self) -> str:
         key = "***" if self._transport._api_key else None
-        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={key})"
+        urls = self.base_urls
+        shown = urls[0] if len(urls) == 1 else urls
+        return f"{type(self).__name__}(base_url={shown!r}, api_key={key})"
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Any:
+        """A new client built from ``other.config`` (e.g. on a Dask worker): the same servers,
+        key, timeouts, template and formats; a session or adapter of your own is not carried."""
+        kwargs = dict(config.get("kwargs") or {})
+        return cls(**kwargs)
 
     def _create(self, *, messages: list[dict[str, Any]], model: str | None, tools: list[dict[str, Any]] | None,
                 tool_choice: Any, stream: bool, params: dict[str, Any], extra_body: dict[str, Any]) -> Any:

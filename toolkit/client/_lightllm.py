@@ -46,7 +46,7 @@ class LightLLMClient(BaseClient):
         fetch_images / allowed_image_dirs: how image inputs are resolved (see README).
     """
 
-    def __init__(self, base_url: str | None = None, api_key: str | None = None, timeout: Any = 600.0,
+    def __init__(self, base_url: str | Iterable[str] | None = None, api_key: str | None = None, timeout: Any = 600.0,
                  max_retries: int = 2, chat_template: Any = None, tool_parser: str | None = None, *,
                  reasoning_format: str = "auto", calls_in_reasoning: str = "ignore",
                  template_variables: Mapping[str, Any] | None = None, verify: Any = True,
@@ -80,6 +80,12 @@ class LightLLMClient(BaseClient):
                                   timeout=image_timeout, verify=verify, allow_private_hosts=allow_private_image_hosts)
         self.trust_tool_output = trust_tool_output
         self.neutralize_user_content = neutralize_user_content
+        self._kwargs.update(chat_template=self.chat_template, template_variables=self.template_variables,
+                            reasoning_format=reasoning_format, calls_in_reasoning=calls_in_reasoning,
+                            fetch_images=fetch_images, allowed_image_dirs=list(allowed_image_dirs or ()),
+                            max_image_bytes=max_image_bytes, image_timeout=image_timeout,
+                            allow_private_image_hosts=allow_private_image_hosts,
+                            trust_tool_output=trust_tool_output, neutralize_user_content=neutralize_user_content)
 
     def _extra_config(self) -> dict[str, Any]:
         return {"chat_template": self.chat_template.name, "reasoning_format": self.reasoning_format,

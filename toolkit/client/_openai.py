@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from .._exceptions import APIResponseValidationError
@@ -35,7 +36,7 @@ class OpenAICompatibleClient(BaseClient):
     written inside the reasoning when the answer has none.
     """
 
-    def __init__(self, base_url: str | None = None, api_key: str | None = None, timeout: Any = 600.0,
+    def __init__(self, base_url: str | Iterable[str] | None = None, api_key: str | None = None, timeout: Any = 600.0,
                  max_retries: int = 2, *, tool_parser: str | None = None, reasoning_format: str = "think",
                  calls_in_reasoning: str = "ignore", **options: Any) -> None:
         super().__init__(base_url, api_key, timeout, max_retries, tool_parser=tool_parser, **options)
@@ -43,6 +44,7 @@ class OpenAICompatibleClient(BaseClient):
 
         self.reasoning_format = "think" if reasoning_format == "auto" else _reasoning_format(reasoning_format)
         self.calls_in_reasoning = _calls_in_reasoning(calls_in_reasoning)
+        self._kwargs.update(reasoning_format=reasoning_format, calls_in_reasoning=calls_in_reasoning)
 
     def _extra_config(self) -> dict[str, Any]:
         return {"reasoning_format": self.reasoning_format, "calls_in_reasoning": self.calls_in_reasoning}

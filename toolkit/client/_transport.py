@@ -10,9 +10,10 @@ import os
 import random
 import re
 import socket
+import threading
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +67,35 @@ class Timeout:
         if value <= 0:
             raise ValueError(f"timeout must be positive, got {value}")
         return cls(min(DEFAULT_CONNECT_TIMEOUT, value), value)
+
+
+FLEET_COOLDOWN = 5.0
+
+
+class Endpoint:
+    """One server of a fleet: its URL, auth, requests in flight, and cool-down."""
+
+    __slots__ = ("auth", "cool_until", "in_flight", "url")
+
+    def __init__(self, url: str, auth: Any) -> None:
+        self.url = url
+        self.auth = auth
+        self.in_flight = 0
+        self.cool_until = 0.0
+
+
+def _urls(base_url: str | Iterable[str] | None) -> list[str]:
+    """One URL, a list, or ``LIGHTLLM_BASE_URL`` (comma-separated for several)."""
+    if base_url is None:
+        base_url = os.environ.get("LIGHTLLM_BASE_URL") or DEFAULT_BASE_URL
+    items = base_url.split(",") if isinstance(base_url, str) else list(base_url)
+    urls = [str(u).strip().rstrip("/") for u in items if str(u).strip()]
+    if not urls:
+        raise ValueError("base_url is empty: give a URL such as http://localhost:8000 (or a list of them)")
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {redact_url(url)!r}")
+    return urls
 
 
 @dataclass(frozen=True)
@@ -124,15 +154,18 @@ class Transport:
     Generation is side-effect free on the server, so retrying a POST is safe.
     """
 
-    def __init__(self, base_url: str | None, api_key: str | None, *, timeout: Any = None,
+    def __init__(self, base_url: str | Iterable[str] | None, api_key: str | None, *, timeout: Any = None,
                  max_retries: int | None = None, verify: Any = True, limits: ResponseLimits | None = None,
                  headers: Mapping[str, str] | None = None, session: Any = None, http_adapter: Any = None,
                  pool_maxsize: int | None = None) -> None:
         import requests
         import requests.adapters
 
-        url = (base_url or os.environ.get("LIGHTLLM_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        self.base_url, self._auth = _split_userinfo(url)
+        urls = _urls(base_url)
+        self.endpoints = [Endpoint(*_split_userinfo(url)) for url in urls]
+        self.base_url, self._auth = self.endpoints[0].url, self.endpoints[0].auth
+        self._fleet_lock = threading.Lock()
+        self._turn = 0
         key = api_key if api_key is not None else os.environ.get("LIGHTLLM_API_KEY")
         self._api_key = _Secret(key) if key else None
         self.timeout = Timeout.of(timeout)
@@ -181,13 +214,81 @@ class Transport:
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r}, api_key={'***' if self._api_key else None})"
 
+    @property
+    def fleet(self) -> bool:
+        return len(self.endpoints) > 1
+
     def request(self, method: str, url: str, *, data: bytes | None = None, stream: bool = True,
-                timeout: tuple[float, float] | None = None) -> Any:
+                timeout: tuple[float, float] | None = None, auth: Any = None) -> Any:
         """One HTTP request with toolkit's headers, auth and TLS settings (no retries)."""
         # verify is passed per request: a session-level value loses to REQUESTS_CA_BUNDLE
         return self.session.request(method, url, data=data, stream=stream, verify=self.verify,
-                                    headers=self.headers, auth=self._auth,
+                                    headers=self.headers, auth=auth if auth is not None else self._auth,
                                     timeout=timeout or (self.timeout.connect, self.timeout.read))
+
+    # -- a fleet of servers -------------------------------------------------------------------
+
+    def _pick(self) -> Endpoint:
+        """The endpoint with the fewest requests in flight among those not cooling down (ties in
+        turn); when all cool down, the one that recovers first."""
+        if not self.fleet:
+            return self.endpoints[0]
+        with self._fleet_lock:
+            now = time.monotonic()
+            ready = [e for e in self.endpoints if e.cool_until <= now] or \
+                [min(self.endpoints, key=lambda e: e.cool_until)]
+            least = min(e.in_flight for e in ready)
+            tied = [e for e in ready if e.in_flight == least]
+            chosen = tied[self._turn % len(tied)]
+            self._turn += 1
+            chosen.in_flight += 1
+            return chosen
+
+    def _release(self, endpoint: Endpoint) -> None:
+        if self.fleet:
+            with self._fleet_lock:
+                endpoint.in_flight = max(0, endpoint.in_flight - 1)
+
+    def _cool(self, endpoint: Endpoint, seconds: float | None) -> bool:
+        """Skip ``endpoint`` for a while; True when another endpoint can take the retry at once."""
+        if not self.fleet:
+            return False
+        with self._fleet_lock:
+            endpoint.cool_until = time.monotonic() + (seconds if seconds is not None else FLEET_COOLDOWN)
+            now = time.monotonic()
+            return any(e.cool_until <= now for e in self.endpoints)
+
+    def _track(self, response: Any, endpoint: Endpoint) -> Any:
+        """Count ``response`` in flight on ``endpoint`` until it is closed."""
+        if not self.fleet:
+            return response
+        close = response.close
+        released = [False]
+
+        def closing() -> None:
+            if not released[0]:
+                released[0] = True
+                self._release(endpoint)
+            close()
+
+        response.close = closing
+        return response
+
+    def endpoint_health(self) -> dict[str, bool]:
+        """``GET /health`` on every endpoint: {url: healthy}."""
+        out = {}
+        for endpoint in self.endpoints:
+            try:
+                response = self.request("GET", endpoint.url + "/health", auth=endpoint.auth,
+                                        timeout=(self.timeout.connect, 30.0))
+            except Exception:  # noqa: BLE001 (down is an answer here)
+                out[endpoint.url] = False
+                continue
+            try:
+                out[endpoint.url] = response.status_code < 300
+            finally:
+                response.close()
+        return out
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -200,16 +301,21 @@ class Transport:
         return self.read_json(self.send("GET", path, None))
 
     def send(self, method: str, path: str, body: Any) -> Any:
-        """Send with retries; return a response with a 2xx status, headers read, body unread."""
-        url = self.base_url + path
+        """Send with retries; return a response with a 2xx status, headers read, body unread.
+
+        With several endpoints, a refused connection, 503 or 429 puts that endpoint in a cool-down
+        and the retry goes to another at once. Nothing is retried once the response is returned, so
+        a stream is never retried after a byte was delivered."""
         data = json_bytes(body) if body is not None else None
         attempts = self.max_retries + 1
         for attempt in range(attempts):
             last = attempt == attempts - 1
+            endpoint = self._pick()
             try:
-                response = self.request(method, url, data=data)
+                response = self.request(method, endpoint.url + path, data=data, auth=endpoint.auth)
             except Exception as exc:
-                error = self.translate(exc, method, path)
+                self._release(endpoint)
+                error = self.translate(exc, method, path, endpoint.url)
                 retryable = not isinstance(error, APITimeoutError) or isinstance(
                     exc, self._requests.exceptions.ConnectTimeout)
                 if last or not retryable:
@@ -217,14 +323,18 @@ class Transport:
                         error.args = (f"{error.args[0]} (after {attempt + 1} attempts)",)
                         error.message = error.args[0]
                     raise error from exc
-                self._sleep(attempt, None, f"{type(error).__name__}")
+                if not self._cool(endpoint, None):
+                    self._sleep(attempt, None, f"{type(error).__name__}")
                 continue
             if response.status_code < 300:
-                return response
+                return self._track(response, endpoint)
+            self._release(endpoint)
             if response.status_code in RETRY_STATUSES and not last:
                 delay = retry_after_seconds(response.headers)
                 response.close()
-                self._sleep(attempt, delay, f"status {response.status_code}")
+                elsewhere = response.status_code in (429, 503) and self._cool(endpoint, delay)
+                if not elsewhere:
+                    self._sleep(attempt, delay, f"status {response.status_code}")
                 continue
             raise self._status_error(response, attempts=attempt + 1)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -235,14 +345,15 @@ class Transport:
         log.info("retrying after %s in %.2fs (attempt %d of %d)", why, delay, attempt + 2, self.max_retries + 1)
         time.sleep(delay)
 
-    def translate(self, exc: BaseException, method: str = "", path: str = "") -> APIError:
+    def translate(self, exc: BaseException, method: str = "", path: str = "", url: str | None = None) -> APIError:
         """The one table from transport exceptions (requests, urllib3, sockets) to ours."""
         if isinstance(exc, APIError):
             return exc
-        where = f"{method} {self.base_url}{path}" if method else f"reading from {self.base_url}"
+        base = url or self.base_url
+        where = f"{method} {base}{path}" if method else f"reading from {base}"
         for kinds, make in self._table():
             if isinstance(exc, kinds):
-                return make(self, where, exc)  # type: ignore[no-any-return]
+                return make(self, where, exc, base)  # type: ignore[no-any-return]
         return APIConnectionError(f"{where}: {type(exc).__name__}: {_short(exc)}")
 
     def _table(self) -> list[tuple[tuple[type[BaseException], ...], Any]]:
@@ -426,29 +537,30 @@ def _number(value: str | None) -> float | None:
     return number if number == number and number not in (float("inf"), float("-inf")) else None
 
 
-def _timeout(transport: Transport, where: str, exc: BaseException) -> APIError:
+def _timeout(transport: Transport, where: str, exc: BaseException, base: str = "") -> APIError:
     import requests
 
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return APITimeoutError(f"connecting to {transport.base_url} timed out after {transport.timeout.connect}s")
+        return APITimeoutError(f"connecting to {base or transport.base_url} timed out after "
+                               f"{transport.timeout.connect}s")
     return APITimeoutError(f"{where}: no answer within the read timeout of {transport.timeout.read}s")
 
 
-def _tls(transport: Transport, where: str, exc: BaseException) -> APIError:
+def _tls(transport: Transport, where: str, exc: BaseException, base: str = "") -> APIError:
     return APIConnectionError(f"{where}: TLS verification failed ({_short(exc)}); pass verify= to trust another "
                               f"CA bundle")
 
 
-def _unreachable(transport: Transport, where: str, exc: BaseException) -> APIError:
-    return APIConnectionError(f"cannot reach the server at {transport.base_url} ({_short(exc)}); is LightLLM "
-                              f"running there? Set base_url= or LIGHTLLM_BASE_URL")
+def _unreachable(transport: Transport, where: str, exc: BaseException, base: str = "") -> APIError:
+    return APIConnectionError(f"cannot reach the server at {base or transport.base_url} ({_short(exc)}); is "
+                              f"LightLLM running there? Set base_url= or LIGHTLLM_BASE_URL")
 
 
-def _broken(transport: Transport, where: str, exc: BaseException) -> APIError:
+def _broken(transport: Transport, where: str, exc: BaseException, base: str = "") -> APIError:
     return APIConnectionError(f"{where}: {_short(exc)}")
 
 
-def _bad_request(transport: Transport, where: str, exc: BaseException) -> APIError:
+def _bad_request(transport: Transport, where: str, exc: BaseException, base: str = "") -> APIError:
     return APIConnectionError(f"{where}: the request could not be sent ({type(exc).__name__}: {_short(exc)})")
 
 

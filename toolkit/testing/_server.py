@@ -142,7 +142,7 @@ class LightLLMServer:
         self.model_name = "test-model"
         #: the context window, in this server's tokens (a token is 4 characters of the prompt text)
         self.max_model_len = 16384
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _QuietServer | None = None
         self.active = 0
         self.max_active = 0
 
@@ -163,6 +163,7 @@ class LightLLMServer:
         if self._httpd:
             self._httpd.shutdown()
             self._httpd.server_close()
+            self._httpd.close_all()
             self._httpd = None
 
     @property
@@ -224,6 +225,33 @@ class LightLLMServer:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    """Quiet about dropped connections; ``close_all`` cuts the open ones (an outage, not a drain)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.sockets_lock:
+            self.open_sockets.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.sockets_lock:
+            self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def close_all(self) -> None:
+        with self.sockets_lock:
+            sockets = list(self.open_sockets)
+            self.open_sockets.clear()
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # clients that hang up early (on purpose, in the fault tests) are not errors here
 

@@ -1,0 +1,111 @@
+"""Beyond one machine: run_many on a real Dask LocalCluster (a worker killed mid-run), a fleet of
+LightLLM servers (one stopped mid-run), and the batch command. Kept few and short."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from toolkit import LightLLMClient, run_many, tool
+from toolkit.testing import LightLLMTestServer, scripted_model
+from toolkit.testing._demo import get_weather
+
+from .conftest import ROOT
+
+
+def test_run_many_on_a_dask_cluster_survives_a_killed_worker(server):
+    import distributed
+    server.script([scripted_model([get_weather])] * 1000)
+    prompts = [f"Weather in city {i}?" for i in range(200)]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=4, processes=True, dashboard_address=None,
+                                  silence_logs=50) as cluster, distributed.Client(cluster) as dask:
+        pids = dask.run(os.getpid)
+        done: list[int] = []
+        killed = threading.Event()
+
+        def on_result(index, result):
+            done.append(index)
+            if len(done) == 40 and not killed.is_set():
+                killed.set()
+                os.kill(next(iter(pids.values())), 9)  # distributed reschedules its tasks
+
+        with LightLLMClient(base_url=server.url, max_retries=2) as client:
+            results = run_many(prompts, [get_weather], client=client, executor=dask.get_executor(),
+                               on_result=on_result, max_steps=3)
+    assert killed.is_set() and len(results) == 200 and sorted(done)[-1] == 199
+    for i, result in enumerate(results):
+        assert result.messages[0]["content"] == f"Weather in city {i}?"  # in input order
+        assert [r.name for r in result.tool_calls] == ["get_weather"] and result.output.startswith("(scripted")
+
+
+def test_unpicklable_tools_are_refused_up_front(server):
+    import concurrent.futures
+
+    local = tool(lambda city: city, name="local")
+    with concurrent.futures.ProcessPoolExecutor(1) as pool, LightLLMClient(base_url=server.url) as client:
+        with pytest.raises(ValueError, match="tool 'local' cannot be sent to the executor's workers"):
+            run_many(["x"], [local], client=client, executor=pool)
+    assert server.posts == []
+
+
+def test_a_fleet_finishes_every_conversation_with_one_server_stopped():
+    servers = [LightLLMTestServer().start() for _ in range(3)]
+    for s in servers:
+        s.script([scripted_model([get_weather])] * 500)
+    urls = [s.base_url for s in servers]
+    try:
+        with LightLLMClient(base_url=urls, max_retries=3) as client:
+            assert client.health_by_endpoint() == {url: True for url in urls}
+            stopper = threading.Timer(0.2, servers[1].stop)
+            stopper.start()
+            results = run_many([f"q{i}" for i in range(120)], [get_weather], client=client, max_workers=8)
+            stopper.join()
+            health = client.health_by_endpoint()
+        assert all(r.output.startswith("(scripted") for r in results) and len(results) == 120
+        assert health[urls[1]] is False and health[urls[0]] is True
+        used = [len(s.posts) for s in servers]
+        assert used[0] > 0 and used[2] > 0 and sum(used) >= 240  # spread over the servers
+    finally:
+        for s in servers:
+            s.stop()
+
+
+def test_fleet_prefers_the_least_busy_endpoint_and_skips_a_503(monkeypatch):
+    from toolkit.testing import Fault, Reply
+
+    with LightLLMTestServer() as a, LightLLMTestServer() as b:
+        a.script([Fault("status", status=503)] + ["from a"] * 10)
+        b.script([Reply("from b", delay=0.3)] + ["from b"] * 10)
+        with LightLLMClient(base_url=f"{a.base_url},{b.base_url}", max_retries=2) as client:
+            first = client.chat.completions.create(messages=[{"role": "user", "content": "x"}])
+            # a answered 503 first: cooled down, the retry went to b at once
+            assert first.choices[0].message.content == "from b"
+            assert [len(a.posts), len(b.posts)] == [1, 1]
+        monkeypatch.setenv("LIGHTLLM_BASE_URL", f"{a.base_url}, {b.base_url}")
+        assert LightLLMClient().base_urls == [a.base_url, b.base_url]
+
+
+def test_batch_command_is_resumable(server, tmp_path):
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("\n".join([json.dumps("Weather in Paris?"), json.dumps([{"role": "user", "content": "Rome?"}]),
+                                  json.dumps({"messages": [{"role": "user", "content": "Oslo?"}]})]) + "\n")
+    out = tmp_path / "results.jsonl"
+    server.script([scripted_model([get_weather])] * 20)
+    cmd = [sys.executable, "-m", "toolkit", "batch", "toolkit.testing._demo", str(prompts), "--out", str(out),
+           "--base-url", server.url, "--workers", "2"]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert first.returncode == 0, first.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["index"] for line in sorted(lines, key=lambda x: x["index"])] == [0, 1, 2]
+    assert all(line["stop_reason"] == "stop" and line["tool_calls"][0]["name"] == "get_weather" for line in lines)
+    assert all(line["usage"]["total_tokens"] > 0 and line["error"] is None for line in lines)
+    assert "3/3" in first.stderr
+    posts = len(server.posts)
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert again.returncode == 0 and len(server.posts) == posts  # nothing run twice
+    assert len(out.read_text().splitlines()) == 3 and "3 already done" in again.stderr
