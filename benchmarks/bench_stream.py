@@ -1,68 +1,125 @@
-"""Streaming parse cost: a ~1 MB model output fed in 4-character deltas vs one-shot parsing.
+"""Consuming a stream, end to end over HTTP, against the floor: raw ``requests`` ``iter_lines`` +
+``json.loads`` of the same events.
 
-Run: python benchmarks/bench_stream.py
-Also checks linearity: the streamed time per MB at 0.25, 0.5 and 1 MB.
+Run: python benchmarks/bench_stream.py [--no-orjson]
+The server is another process replaying recorded bytes (benchmarks/_replay.py), so the client is
+the bottleneck. Cases: (a) ~200 KB of plain text in 4-character tokens (~50,000 events), (b) one
+200 KB tool call token by token, (c) 50 parallel small calls. Candidates alternate in cycles;
+figures are medians of this process's CPU time.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from toolkit.client import parse_tool_calls  # noqa: E402
-from toolkit.client._parsers import get_parser  # noqa: E402
+import requests  # noqa: E402
+
+from toolkit import LightLLMClient, OpenAICompatibleClient  # noqa: E402
+
+TOOLS = [{"type": "function", "function": {"name": n, "parameters": {"type": "object"}}}
+         for n in ("write_file", "search")]
 
 
-def sample(size: int, kind: str) -> str:
-    """Model output of about ``size`` characters."""
-    if kind == "one_call":  # one huge call: a file written by a tool
-        body = ("line of file content with \\\"quotes\\\" and {braces}\\n" * (size // 50))[:size]
-        return '<tool_call>\n{"name": "write_file", "arguments": {"path": "a.txt", "content": "' + body + '"}}\n</tool_call>'
-    parts, total, i = [], 0, 0
-    while total < size:
-        if kind == "text":
-            piece = f"Sentence number {i} of a long answer, with some words in it. "
-        elif kind == "calls":
-            args = {"query": f"item {i} " * 8, "limit": i % 10, "filters": {"tags": ["a", "b"], "exact": True}}
-            piece = f"Step {i}.\n<tool_call>\n{json.dumps({'name': 'search', 'arguments': args})}\n</tool_call>\n"
-        else:
-            raise ValueError(kind)
-        parts.append(piece)
-        total += len(piece)
-        i += 1
-    return "".join(parts)
+def texts(case: str) -> list[str]:
+    if case == "text":
+        return ["word"] * 50_000
+    if case == "one_call":
+        body = json.dumps({"name": "write_file", "arguments": {"path": "a.txt", "content": "x" * 200_000}})
+        text = "<tool_call>\n" + body + "\n</tool_call>"
+    else:
+        text = "".join("<tool_call>\n" + json.dumps({"name": "search", "arguments": {"q": f"item {i}", "n": i}})
+                       + "\n</tool_call>\n" for i in range(50))
+    return [text[i:i + 4] for i in range(0, len(text), 4)]
 
 
-def streamed(text: str, step: int = 4) -> float:
-    start = time.perf_counter()
-    parser = get_parser("qwen25")()
-    for i in range(0, len(text), step):
-        parser.feed(text[i:i + step])
-    parser.finish()
-    return time.perf_counter() - start
+def native_body(pieces: list[str]) -> bytes:
+    out = []
+    for i, piece in enumerate(pieces + [""]):
+        last = i == len(pieces)
+        out.append("data:" + json.dumps({"token": {"id": i, "text": piece, "logprob": -0.1, "special": False,
+                                                    "count_output_tokens": i + 1, "prompt_tokens": 10},
+                                          "generated_text": None, "finished": last,
+                                          "finish_reason": "stop" if last else None, "details": None}) + "\n\n")
+    return "".join(out).encode()
 
 
-def one_shot(text: str) -> float:
-    start = time.perf_counter()
-    parse_tool_calls(text, "qwen25")
-    return time.perf_counter() - start
+def openai_body(pieces: list[str]) -> bytes:
+    base = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m"}
+    out = ["data: " + json.dumps({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                                         "finish_reason": None}]}) + "\n\n"]
+    out += ["data: " + json.dumps({**base, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]})
+            + "\n\n" for p in pieces]
+    out.append("data: " + json.dumps({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+               + "\n\n")
+    out.append("data: [DONE]\n\n")
+    return "".join(out).encode()
+
+
+def raw(url: str, path: str, session: requests.Session) -> int:
+    n = 0
+    with session.post(url + path, data=b"{}", stream=True) as response:
+        for line in response.iter_lines():
+            if line.startswith(b"data:") and line[5:].strip() != b"[DONE]":
+                json.loads(line[5:])
+                n += 1
+    return n
+
+
+def ours(client: object, tools: object) -> int:
+    n = 0
+    with client.chat.completions.create(messages=[{"role": "user", "content": "x"}], tools=tools,  # type: ignore
+                                        stream=True) as stream:
+        for _ in stream:
+            n += 1
+    return n
+
+
+def cpu(fn, *args) -> float:  # noqa: ANN001
+    start = time.process_time()
+    fn(*args)
+    return time.process_time() - start
 
 
 def main() -> None:
-    print(f"{'output (qwen25)':32} {'one-shot ms':>12} {'4-char deltas ms':>17} {'ratio':>7}")
-    for kind in ("text", "calls", "one_call"):
-        text = sample(1_000_000, kind)
-        a = min(one_shot(text) for _ in range(3))
-        b = min(streamed(text) for _ in range(2))
-        print(f"{kind + f' ({len(text) / 1e6:.2f} MB)':32} {a * 1e3:12.1f} {b * 1e3:17.1f} {b / a:6.1f}x")
-    print("\nlinearity (streamed, 'calls' output): ms per MB")
-    for size in (250_000, 500_000, 1_000_000):
-        text = sample(size, "calls")
-        print(f"  {size / 1e6:.2f} MB: {streamed(text) * 1e3 / (len(text) / 1e6):8.1f} ms/MB")
+    if "--no-orjson" in sys.argv:  # the standard json decoder, as the raw loop uses
+        import toolkit.client._stream as stream_module
+
+        stream_module._loads = json.loads
+    print(f"{'case':34} {'raw CPU ms':>11} {'toolkit CPU ms':>15} {'ratio':>7}")
+    for case in ("text", "one_call", "calls"):
+        pieces = texts(case)
+        tools = None if case == "text" else TOOLS
+        for name, cls, body, path in (("LightLLMClient", LightLLMClient, native_body(pieces), "/generate_stream"),
+                                      ("OpenAICompatibleClient", OpenAICompatibleClient, openai_body(pieces),
+                                       "/v1/chat/completions")):
+            with tempfile.NamedTemporaryFile("wb", delete=False) as f:
+                f.write(body)
+            server = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "_replay.py"), f.name],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            url = server.stdout.readline().strip()  # type: ignore[union-attr]
+            try:
+                session = requests.Session()
+                with cls(base_url=url, max_retries=0) as client:
+                    raw(url, path, session), ours(client, tools)  # warm up
+                    a, b = [], []
+                    for _ in range(7):  # alternate the candidates
+                        a.append(cpu(raw, url, path, session))
+                        b.append(cpu(ours, client, tools))
+                ra, rb = statistics.median(a), statistics.median(b)
+                label = f"{case} ({len(pieces):,} events), {name}"
+                print(f"{label:34.34} {ra * 1e3:11.1f} {rb * 1e3:15.1f} {rb / ra:6.2f}x")
+            finally:
+                server.stdin.close()  # type: ignore[union-attr]
+                server.wait(10)
+                os.unlink(f.name)
 
 
 if __name__ == "__main__":

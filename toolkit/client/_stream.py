@@ -45,14 +45,14 @@ class Stream(Generic[_T]):
     def __init__(self, chunks: Iterator[ChatCompletionChunk], response: Any = None) -> None:
         self._chunks = chunks
         self._response = response
-        self._accumulator = Accumulator()
+        self._seen: list[ChatCompletionChunk] = []  # accumulated when the completion is asked for
 
     def __iter__(self) -> Stream[_T]:
         return self
 
     def __next__(self) -> ChatCompletionChunk:
         chunk = next(self._chunks)
-        self._accumulator.add(chunk)
+        self._seen.append(chunk)
         return chunk
 
     def __enter__(self) -> Stream[_T]:
@@ -73,7 +73,10 @@ class Stream(Generic[_T]):
         """Read what is left and assemble the whole ``ChatCompletion``."""
         for _ in self:
             pass
-        return self._accumulator.completion()
+        accumulator = Accumulator()
+        for chunk in self._seen:
+            accumulator.add(chunk)
+        return accumulator.completion()
 
 
 class Accumulator:
@@ -147,9 +150,17 @@ class NativeStreamConverter:
         self.thought: list[str] = []
 
     def _chunk(self, delta: ChoiceDelta | None, finish: str | None = None, usage: Any = None) -> ChatCompletionChunk:
-        choices = [] if delta is None else [ChunkChoice(index=0, delta=delta, finish_reason=finish)]
-        return ChatCompletionChunk(id=self.id, object="chat.completion.chunk", created=self.created,
-                                   model=self.model, choices=choices, usage=usage)
+        chunk = ChatCompletionChunk.__new__(ChatCompletionChunk)  # built directly: the hot path of a stream
+        chunk.id, chunk.object, chunk.created, chunk.model = self.id, "chat.completion.chunk", self.created, \
+            self.model
+        if delta is None:
+            chunk.choices = []
+        else:
+            choice = ChunkChoice.__new__(ChunkChoice)
+            choice.index, choice.delta, choice.finish_reason = 0, delta, finish
+            chunk.choices = [choice]
+        chunk.usage = usage
+        return chunk
 
     def start(self) -> ChatCompletionChunk:
         return self._chunk(ChoiceDelta(role="assistant", content=""))
@@ -189,7 +200,7 @@ class NativeStreamConverter:
         content, calls, heads = deltas_from_events(events)
         self.calls += heads
         if content or calls:
-            out.append(self._chunk(ChoiceDelta(content=content, tool_calls=calls or None)))
+            out.append(self._chunk(_delta(content, calls or None)))
         return out
 
 
@@ -212,16 +223,39 @@ def deltas_from_events(events: list[Any], offset: int = 0) -> tuple[str | None, 
             calls.append(ChoiceDeltaToolCall(index=offset + event[1], id=call_id, type="function",
                                              function=ChoiceDeltaToolCallFunction(name=event[2], arguments="")))
         else:
-            calls.append(ChoiceDeltaToolCall(index=offset + event[1],
-                                             function=ChoiceDeltaToolCallFunction(arguments=event[2])))
+            function = ChoiceDeltaToolCallFunction.__new__(ChoiceDeltaToolCallFunction)
+            function.name, function.arguments = None, event[2]
+            call = ChoiceDeltaToolCall.__new__(ChoiceDeltaToolCall)
+            call.index, call.id, call.type, call.function = offset + event[1], None, None, function
+            calls.append(call)
     return ("".join(text) or None), calls, heads
 
 
-def _event_json(payload: str) -> Any:
+def _event_json(payload: bytes) -> Any:
     try:
-        return json.loads(payload)
+        return (_loads or _decoder())(payload)
     except ValueError:
-        raise APIResponseValidationError(f"a streamed event is not JSON: {payload[:120]!r}") from None
+        text = payload[:120].decode("utf-8", "replace")
+        raise APIResponseValidationError(f"a streamed event is not JSON: {text!r}") from None
+
+
+def _json_loads() -> Any:
+    """orjson's decoder when it is installed (several times faster), else the standard one."""
+    try:
+        import orjson
+    except ImportError:
+        return json.loads
+    return orjson.loads
+
+
+_loads: Any = None
+
+
+def _decoder() -> Any:
+    global _loads
+    if _loads is None:
+        _loads = _json_loads()
+    return _loads
 
 
 def _raise_if_error(event: Any) -> None:
@@ -235,6 +269,7 @@ def native_chunks(transport: Any, response: Any, *, model: str, parser: str | No
     converter = NativeStreamConverter(model=model, parser=parser, tools=tools, opened_think=opened_think,
                                       reasoning_format=reasoning_format, recover_calls=recover_calls)
     yield converter.start()
+    _decoder()
     for payload in iter_sse(transport.iter_lines(response)):
         event = _event_json(payload)
         _raise_if_error(event)
@@ -261,10 +296,24 @@ def openai_chunks(transport: Any, response: Any, *, parser: str, tools: Any,
     server_calls: dict[int, int] = {}
     own_calls: dict[int, int] = {}
     finished = False
+    _decoder()
     for payload in iter_sse(transport.iter_lines(response)):
-        if payload.strip() == "[DONE]":
+        if payload.strip() == b"[DONE]":
             return
         event = _event_json(payload)
+        fast = _content_only(event)
+        if fast is not None:  # the common event: one choice, text only
+            index, text = fast
+            content: str | None = text
+            if tools:
+                p = parsers.get(index)
+                if p is None:
+                    p = parsers[index] = get_parser(parser)(tools)
+                content, calls = _parsed(p.feed(text), index, server_calls, own_calls)
+            else:
+                calls = []
+            yield _chunk(event, index, content, calls or None)
+            continue
         _raise_if_error(event)
         chunk = ChatCompletionChunk.from_dict(event)
         if chunk.choices is None:
@@ -309,6 +358,44 @@ def openai_chunks(transport: Any, response: Any, *, parser: str, tools: Any,
         yield chunk
     if not finished:
         raise APIConnectionError("the stream ended before the server finished the answer")
+
+
+def _delta(content: str | None, calls: list[Any] | None, role: str | None = None) -> ChoiceDelta:
+    delta = ChoiceDelta.__new__(ChoiceDelta)
+    delta.role, delta.content, delta.tool_calls, delta.reasoning = role, content, calls, None
+    return delta
+
+
+def _content_only(event: Any) -> tuple[int, str] | None:
+    """(index, content) of an event holding one choice whose delta is only content (and role)."""
+    if type(event) is not dict or event.get("usage") is not None:
+        return None
+    choices = event.get("choices")
+    if type(choices) is not list or len(choices) != 1:
+        return None
+    choice = choices[0]
+    if type(choice) is not dict or choice.get("finish_reason") is not None:
+        return None
+    delta = choice.get("delta")
+    if type(delta) is not dict or len(delta) > 2:
+        return None
+    content = delta.get("content")
+    if type(content) is not str or (len(delta) == 2 and delta.get("role") is None):
+        return None
+    index = choice.get("index")
+    return (index if type(index) is int else 0), content
+
+
+def _chunk(event: dict[str, Any], index: int, content: str | None, calls: list[Any] | None) -> ChatCompletionChunk:
+    """A chunk built directly (no generic from_dict): the hot path of a stream."""
+    delta = _delta(content, calls, event["choices"][0]["delta"].get("role"))
+    choice = ChunkChoice.__new__(ChunkChoice)
+    choice.index, choice.delta, choice.finish_reason = index, delta, None
+    chunk = ChatCompletionChunk.__new__(ChatCompletionChunk)
+    for name in ("id", "object", "created", "model"):  # as the server sent them (None when absent)
+        object.__setattr__(chunk, name, event.get(name))
+    chunk.choices, chunk.usage = [choice], None
+    return chunk
 
 
 class _ReasoningTrim:

@@ -454,23 +454,21 @@ class Transport:
             yield pending
 
 
-def iter_sse(lines: Iterator[bytes]) -> Iterator[str]:
-    """SSE ``data`` payloads: ``data:`` with or without a space; blank lines, comments and
-    ``event:`` lines skipped; multi-line data joined. ``[DONE]`` is passed on to the caller."""
-    data: list[str] = []
-    for raw in lines:
-        line = raw.decode("utf-8", "replace")
+def iter_sse(lines: Iterator[bytes]) -> Iterator[bytes]:
+    """SSE ``data`` payloads (bytes, UTF-8): ``data:`` with or without a space; blank lines,
+    comments and ``event:`` lines skipped; multi-line data joined. ``[DONE]`` is passed on."""
+    data: list[bytes] = []
+    for line in lines:
         if not line:
             if data:
-                yield "\n".join(data)
+                yield data[0] if len(data) == 1 else b"\n".join(data)
                 data = []
             continue
-        if line.startswith("data:"):
-            value = line[5:]
-            data.append(value[1:] if value.startswith(" ") else value)
+        if line.startswith(b"data:"):
+            data.append(line[6:] if line[5:6] == b" " else line[5:])
         # "event:", "id:", "retry:" and ":" comments carry nothing we need
     if data:
-        yield "\n".join(data)
+        yield data[0] if len(data) == 1 else b"\n".join(data)
 
 
 def error_message(body: Any) -> str:

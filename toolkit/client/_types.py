@@ -41,11 +41,12 @@ class _Model:
     _keep_none: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **values: Any) -> None:
-        for key in values:
-            if key not in self._fields:
-                raise _unknown_field(type(self), key)
-        for name in self._fields:
-            object.__setattr__(self, name, values.get(name))
+        fields = self._fields
+        if not values.keys() <= fields.keys():
+            raise _unknown_field(type(self), next(k for k in values if k not in fields))
+        get = values.get
+        for name in fields:
+            setattr(self, name, get(name))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Any:
