@@ -53,3 +53,20 @@ def oai(server):
 
     with OpenAICompatibleClient(base_url=server.url, max_retries=0) as c:
         yield c
+
+
+@pytest.fixture(params=["generate", "openai"])
+def any_client(request, server):
+    """Each test runs with both clients: /generate (toolkit renders and parses) and /v1."""
+    from toolkit import LightLLMClient, OpenAICompatibleClient
+
+    cls = LightLLMClient if request.param == "generate" else OpenAICompatibleClient
+    with cls(base_url=server.url, max_retries=0) as c:
+        yield c
+
+
+def call(name: str, /, **arguments) -> str:
+    """A qwen25 tool call as a model writes it."""
+    import json
+
+    return "<tool_call>\n" + json.dumps({"name": name, "arguments": arguments}) + "\n</tool_call>"

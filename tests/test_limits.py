@@ -14,8 +14,6 @@ import pytest
 
 from toolkit import (
     Image,
-    LightLLMClient,
-    OpenAICompatibleClient,
     ToolRetry,
     UsageLimits,
     run,
@@ -27,13 +25,6 @@ from toolkit.testing._server import IMAGE_PLACEHOLDER, PNG
 
 def call(name: str, /, **arguments) -> str:
     return "<tool_call>\n" + json.dumps({"name": name, "arguments": arguments}) + "\n</tool_call>"
-
-
-@pytest.fixture(params=["generate", "openai"])
-def any_client(request, server):
-    cls = LightLLMClient if request.param == "generate" else OpenAICompatibleClient
-    with cls(base_url=server.url, max_retries=0) as c:
-        yield c
 
 
 release = threading.Event()

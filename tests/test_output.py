@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
-from toolkit import LightLLMClient, OpenAICompatibleClient, OutputValidationError, run, tool
+from toolkit import LightLLMClient, OutputValidationError, run, tool
 from toolkit.testing._server import Reply
 
 
@@ -40,13 +40,6 @@ def get_weather(city: str) -> dict:
 
 def call(name: str, /, **arguments) -> str:
     return "<tool_call>\n" + json.dumps({"name": name, "arguments": arguments}) + "\n</tool_call>"
-
-
-@pytest.fixture(params=["generate", "openai"])
-def any_client(request, server):
-    cls = LightLLMClient if request.param == "generate" else OpenAICompatibleClient
-    with cls(base_url=server.url, max_retries=0) as c:
-        yield c
 
 
 STREAM = pytest.mark.parametrize("stream", [False, True], ids=["oneshot", "stream"])

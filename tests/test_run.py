@@ -14,7 +14,6 @@ from toolkit import (
     Injected,
     InternalServerError,
     LightLLMClient,
-    OpenAICompatibleClient,
     RunContext,
     ToolExecutionError,
     iter_run,
@@ -50,13 +49,6 @@ def convert(value: float, to: Literal["celsius", "fahrenheit"]) -> float:
 def broken(x: int) -> int:
     """Always fails."""
     raise RuntimeError("disk on fire")
-
-
-@pytest.fixture(params=["generate", "openai"])
-def any_client(request, server):
-    cls = LightLLMClient if request.param == "generate" else OpenAICompatibleClient
-    with cls(base_url=server.url, max_retries=0) as c:
-        yield c
 
 
 def tool_messages(result):

@@ -11,7 +11,6 @@ from toolkit import (
     Final,
     LightLLMClient,
     ModelResponse,
-    OpenAICompatibleClient,
     OutputDelta,
     ReasoningDelta,
     TextDelta,
@@ -34,13 +33,6 @@ def call(name: str, /, **arguments) -> str:
 def get_weather(city: str) -> dict:
     """Get the weather for a city."""
     return {"city": city, "temperature": 21 if city == "Paris" else 25}
-
-
-@pytest.fixture(params=["generate", "openai"])
-def any_client(request, server):
-    cls = LightLLMClient if request.param == "generate" else OpenAICompatibleClient
-    with cls(base_url=server.url, max_retries=0) as c:
-        yield c
 
 
 SCRIPT = ["Let me check both.\n" + call("get_weather", city="Paris") + call("get_weather", city="Rome"),

@@ -18,7 +18,6 @@ import toolkit
 from toolkit import (
     APIConnectionError,
     LightLLMClient,
-    OpenAICompatibleClient,
     SchemaError,
     ToolExecutionError,
     ToolkitError,
@@ -47,13 +46,6 @@ def echo(text: str) -> str:
 def explode(x: int) -> int:
     """Always fails."""
     raise RuntimeError("boom")
-
-
-@pytest.fixture(params=["generate", "openai"])
-def any_client(request, server):
-    cls = LightLLMClient if request.param == "generate" else OpenAICompatibleClient
-    with cls(base_url=server.url, max_retries=0) as c:
-        yield c
 
 
 # -- 3. on_tool_error="raise" keeps the transcript valid ------------------------------------------------------

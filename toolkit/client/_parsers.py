@@ -34,6 +34,7 @@ from ._tagged_calls import (
     GLM45Parser,
     GLM47Parser,
     KimiK2Parser,
+    convert_value,
 )
 from ._types import ChatCompletionMessageToolCall, Function, new_call_id
 
@@ -188,35 +189,16 @@ class Qwen3CoderParser(StreamParser):
 
     def _convert(self, key: str, value: str) -> Any:
         schema = self.tools.get(self.name, {}).get("parameters", {}).get("properties", {}).get(key)
-        if value.strip().lower() == "null":
-            return None
-        kind = (schema or {}).get("type") if isinstance(schema, dict) else None
-        if kind in ("string", "str", "text") or (schema and "enum" in schema and kind is None):
-            return value
-        if kind in ("integer", "int"):
-            try:
-                return int(value.strip())
-            except ValueError:
-                return value
-        if kind in ("number", "float", "double"):
-            try:
-                number = float(value.strip())
-            except ValueError:
-                return value
-            return int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
-        if kind in ("boolean", "bool"):
-            return value.strip().lower() == "true"
-        try:
-            return json.loads(value)
-        except ValueError:
-            if kind in ("object", "array"):
-                try:
-                    import ast
+        converted = convert_value(schema if isinstance(schema, dict) else None, value)
+        kind = schema.get("type") if isinstance(schema, dict) else None
+        if converted is value and kind in ("object", "array"):  # not JSON: a Python literal, read safely
+            import ast
 
-                    return ast.literal_eval(value)
-                except (ValueError, SyntaxError, MemoryError, RecursionError):
-                    return value
-            return value
+            try:
+                return ast.literal_eval(value)
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                return value
+        return converted
 
     def _finish(self) -> None:
         if self.state in ("block", "function"):
