@@ -109,3 +109,17 @@ def test_accumulated_stream_equals_parse_tool_calls(fmt, data):
     assert message.content == content
     assert [(c.function.name, c.function.arguments) for c in message.tool_calls or []] == \
         [(c.function.name, c.function.arguments) for c in calls]
+
+
+def test_the_standard_json_decoder_is_used_without_orjson(monkeypatch):
+    import json as stdlib_json
+    import sys
+
+    import toolkit.client._stream as stream_module
+
+    monkeypatch.setitem(sys.modules, "orjson", None)
+    assert stream_module._json_loads() is stdlib_json.loads
+    monkeypatch.delitem(sys.modules, "orjson")
+    import orjson
+
+    assert stream_module._json_loads() is orjson.loads

@@ -242,7 +242,7 @@ def _event_json(payload: bytes) -> Any:
 def _json_loads() -> Any:
     """orjson's decoder when it is installed (several times faster), else the standard one."""
     try:
-        import orjson
+        import orjson  # pyright: ignore[reportMissingImports]
     except ImportError:
         return json.loads
     return orjson.loads
