@@ -115,11 +115,11 @@ def test_the_standard_json_decoder_is_used_without_orjson(monkeypatch):
     import json as stdlib_json
     import sys
 
+    import orjson
+
     import toolkit.client._stream as stream_module
 
     monkeypatch.setitem(sys.modules, "orjson", None)
     assert stream_module._json_loads() is stdlib_json.loads
-    monkeypatch.delitem(sys.modules, "orjson")
-    import orjson
-
+    monkeypatch.setitem(sys.modules, "orjson", orjson)
     assert stream_module._json_loads() is orjson.loads
