@@ -80,6 +80,13 @@ def test_reset_mid_body(server):
         ask(c)
 
 
+def test_reset_mid_body_is_retried_when_retries_are_allowed(server):
+    server.queue(Fault("reset_mid_body"), "second try")
+    with LightLLMClient(base_url=server.url, max_retries=1) as c:
+        assert ask(c).choices[0].message.content == "second try"
+    assert len(server.posts) == 2
+
+
 def test_stall_after_headers_is_a_read_timeout(server):
     server.queue(Fault("stall", seconds=3))
     start = time.monotonic()
