@@ -1,0 +1,99 @@
+"""Throughput at scale: run_many over 1,000 conversations at 8, 32 and 128 workers against a raw loop
+with one shared requests.Session on the same threads; 16 threads sharing one client; import + client.
+
+Run: python benchmarks/bench_scale.py
+The server (a scripted model: one tool call, then an answer) runs in its own process. Reports
+conversations/s, CPU ms per conversation, peak RSS, and "connection pool is full" warnings.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import requests  # noqa: E402
+
+from toolkit import LightLLMClient, OpenAICompatibleClient, run_many  # noqa: E402
+from toolkit.testing._demo import get_weather  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_loop import PROMPT, raw_v1  # noqa: E402
+
+N = 1000
+
+
+class Count(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.full = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.full += "pool is full" in record.getMessage()
+
+
+def timed(fn) -> tuple[float, float]:  # noqa: ANN001
+    c0, w0 = time.process_time(), time.perf_counter()
+    fn()
+    return time.process_time() - c0, time.perf_counter() - w0
+
+
+def main() -> None:
+    counter = Count()
+    logging.getLogger("urllib3").addHandler(counter)
+    server = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "_server.py"), "--demo"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    url = server.stdout.readline().strip()  # type: ignore[union-attr]
+    try:
+        print(f"{'candidate':38} {'conv/s':>8} {'CPU ms/conv':>12} {'pool full':>10}")
+        for workers in (8, 32, 128):
+            with OpenAICompatibleClient(base_url=url, max_retries=0) as client:
+                counter.full = 0
+                cpu, wall = timed(lambda w=workers, c=client: run_many([PROMPT] * N, [get_weather], client=c,
+                                                                         max_workers=w, context_window=10**9))
+                print(f"{f'run_many, {workers} workers':38} {N / wall:8.0f} {cpu / N * 1e3:12.2f} {counter.full:10}")
+            session = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(pool_maxsize=workers)
+            session.mount("http://", adapter)
+            counter.full = 0
+            with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+                cpu, wall = timed(lambda p=pool, s=session: list(p.map(lambda _: raw_v1(s, url), range(N))))
+            print(f"{f'raw loop, shared session, {workers} thr.':38} {N / wall:8.0f} {cpu / N * 1e3:12.2f} "
+                  f"{counter.full:10}")
+        print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        # 16 threads sharing one client vs one requests.Session: single calls
+        with LightLLMClient(base_url=url, max_retries=0) as client, \
+                concurrent.futures.ThreadPoolExecutor(16) as pool:
+            messages = [{"role": "user", "content": "hi"}]
+            session = requests.Session()
+            session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=16))
+            ours = lambda _: client.chat.completions.create(messages=messages)  # noqa: E731
+            raw = lambda _: session.post(url + "/generate", json={"inputs": "hi", "parameters": {}}).json()  # noqa: E731
+            for name, fn in (("16 threads, one LightLLMClient", ours), ("16 threads, one requests.Session", raw)):
+                rates = []
+                for _ in range(3):
+                    _, wall = timed(lambda fn=fn: list(pool.map(fn, range(2000))))
+                    rates.append(2000 / wall)
+                print(f"{name:38} {statistics.median(rates):8.0f} calls/s")
+    finally:
+        server.stdin.close()  # type: ignore[union-attr]
+        server.wait(10)
+    code = "import time; t=time.perf_counter(); {}; print((time.perf_counter()-t)*1e3)"
+    ours = [float(subprocess.run([sys.executable, "-c", code.format(
+        "from toolkit import LightLLMClient, run; LightLLMClient()")], capture_output=True, text=True).stdout)
+        for _ in range(7)]
+    raw = [float(subprocess.run([sys.executable, "-c", code.format("import requests; requests.Session()")],
+                                capture_output=True, text=True).stdout) for _ in range(7)]
+    a, b = statistics.median(ours), statistics.median(raw)
+    print(f"import + client: toolkit {a:.1f} ms, requests {b:.1f} ms ({a / b:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
