@@ -22,7 +22,7 @@ def test_run_many_on_a_dask_cluster_survives_a_killed_worker(server):
     import distributed
     server.script([scripted_model([get_weather])] * 1000)
     prompts = [f"Weather in city {i}?" for i in range(200)]
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=4, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=4, processes=True, dashboard_address=":0",
                                   silence_logs=50) as cluster, distributed.Client(cluster) as dask:
         pids = dask.run(os.getpid)
         done: list[int] = []
