@@ -12,9 +12,9 @@ toolkit tools exposed as an MCP server (``toolkit serve FILE``).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import concurrent.futures
+import contextlib
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -45,27 +45,47 @@ class MCPServer:
 
     def __init__(self, target: Any, *, name: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         try:
+            import anyio.from_thread
             import mcp
         except ImportError as exc:  # pragma: no cover - the extra is installed in CI
             raise ImportError('toolkit.mcp needs the mcp extra: pip install "toolkit-lightllm[mcp]"') from exc
         self.name = name
         self.timeout = timeout
-        self._mcp = mcp
-        self._target = target
         self._client: Any = None
-        self._loop = asyncio.new_event_loop()
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
         self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._run_loop, name=f"toolkit-mcp-{name}", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout):
+        # the SDK's async client runs on one private event-loop thread (anyio's blocking portal);
+        # every call here blocks on it, so nothing async reaches the caller
+        self._portal_cm = anyio.from_thread.start_blocking_portal()
+        self._portal = self._portal_cm.__enter__()
+        self._stack = contextlib.ExitStack()
+        opening = threading.Thread(target=self._open, args=(mcp, target), daemon=True, name=f"toolkit-mcp-{name}")
+        opening.start()
+        opening.join(timeout)
+        if opening.is_alive():
             self.close()
             raise MCPError(f"MCP server {name} did not finish starting within {timeout:g} seconds")
         if self._failure is not None:
             failure = self._failure
             self.close()
             raise MCPError(f"cannot connect to MCP server {name}: {type(failure).__name__}: {failure}") from failure
+
+    def _open(self, mcp: Any, target: Any) -> None:
+        """Enter the transport and the SDK client on the portal's loop (the async context managers
+        are driven from here, synchronously)."""
+        try:
+            transport = target
+            if isinstance(target, tuple) and target[0] == "http":
+                import httpx2
+                from mcp.client.streamable_http import streamable_http_client
+
+                _, url, headers = target
+                http = self._stack.enter_context(self._portal.wrap_async_context_manager(
+                    httpx2.AsyncClient(headers=headers, timeout=self.timeout)))
+                transport = streamable_http_client(url, http_client=http)
+            self._client = self._stack.enter_context(self._portal.wrap_async_context_manager(
+                mcp.Client(transport, read_timeout_seconds=self.timeout, cache=None)))
+        except BaseException as exc:  # noqa: BLE001 (reported by __init__)
+            self._failure = exc
 
     # -- construction -------------------------------------------------------------------------------
 
@@ -98,58 +118,19 @@ class MCPServer:
 
         return cls(("http", url, dict(headers or {})), name=name or redact_url(url), timeout=timeout)
 
-    # -- the private loop --------------------------------------------------------------------------------
+    # -- calls on the portal ------------------------------------------------------------------------
 
-    def _run_loop(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_until_complete(self._session())
-        except BaseException as exc:  # noqa: BLE001 (reported through _failure)
-            self._failure = self._failure or exc
-            self._ready.set()
-        finally:
-            self._loop.close()
-
-    async def _session(self) -> None:
-        import contextlib
-
-        self._stop = asyncio.Event()
-        try:
-            async with contextlib.AsyncExitStack() as stack:
-                target: Any = self._target
-                transport: Any = target
-                if isinstance(target, tuple) and target[0] == "http":
-                    import httpx2
-                    from mcp.client.streamable_http import streamable_http_client
-
-                    _, url, headers = target
-                    http = await stack.enter_async_context(httpx2.AsyncClient(headers=headers, timeout=self.timeout))
-                    transport = streamable_http_client(url, http_client=http)
-                client = await stack.enter_async_context(
-                    self._mcp.Client(transport, read_timeout_seconds=self.timeout, cache=None))
-                self._client = client
-                self._ready.set()
-                await self._stop.wait()
-        except BaseException as exc:
-            self._failure = exc
-            self._ready.set()
-            raise
-        finally:
-            self._client = None
-
-    def _await(self, make: Callable[[], Any], timeout: float | None) -> Any:
-        if self._client is None or not self._thread.is_alive():
-            raise MCPError(f"MCP server {self.name} is not connected"
-                           + (f" ({type(self._failure).__name__}: {self._failure})" if self._failure else ""))
-        future = asyncio.run_coroutine_threadsafe(make(), self._loop)
+    def _call(self, method: str, *args: Any, timeout: float | None) -> Any:
+        """``self._client.<method>(*args)`` run on the portal, waited for at most ``timeout``."""
+        if self._client is None:
+            raise MCPError(f"MCP server {self.name} is not connected")
+        future = self._portal.start_task_soon(getattr(self._client, method), *args)
         wait = timeout if timeout is not None else self.timeout
         try:
             return future.result(wait)
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise MCPError(f"MCP server {self.name} did not answer within {wait:g} seconds") from None
-        except MCPError:
-            raise
         except Exception as exc:
             raise MCPError(f"MCP server {self.name} failed: {type(exc).__name__}: {exc}") from exc
 
@@ -162,7 +143,7 @@ class MCPServer:
         Raises:
             MCPError: the server could not list its tools.
         """
-        listing = self._await(lambda: self._client.list_tools(), timeout)
+        listing = self._call("list_tools", timeout=timeout)
         wanted = set(include) if include is not None else None
         unwanted = set(exclude or ())
         out = []
@@ -180,7 +161,7 @@ class MCPServer:
             MCPToolError: the tool answered with ``isError``.
             MCPError: the server died, hung past ``timeout`` or sent something unreadable.
         """
-        result = self._await(lambda: self._client.call_tool(name, dict(arguments or {})), timeout)
+        result = self._call("call_tool", name, dict(arguments or {}), timeout=timeout)
         parts = _content(getattr(result, "content", None) or [])
         if getattr(result, "is_error", False):
             raise MCPToolError(" ".join(p for p in parts if isinstance(p, str)) or "the tool reported an error")
@@ -192,11 +173,20 @@ class MCPServer:
 
     def close(self) -> None:
         """Disconnect (and stop a stdio server's process)."""
-        stop = self._stop
-        if stop is not None and self._loop.is_running():
-            self._loop.call_soon_threadsafe(stop.set)
-        self._thread.join(self.timeout)
         self._client = None
+        closing = threading.Thread(target=self._close, daemon=True)
+        closing.start()
+        closing.join(self.timeout)  # a server that will not stop is left to its daemon thread
+
+    def _close(self) -> None:
+        try:
+            self._stack.close()
+        except BaseException:  # noqa: BLE001, S110 (a broken connection has nothing left to close)
+            pass
+        try:
+            self._portal_cm.__exit__(None, None, None)
+        except BaseException:  # noqa: BLE001, S110
+            pass
 
     def __enter__(self) -> MCPServer:
         return self
@@ -292,7 +282,8 @@ def serve(tools: Sequence[Tool], *, name: str = "toolkit", transport: str = "std
           port: int = 8000) -> None:
     """Serve ``tools`` over MCP until stopped: toolkit's schemas, and toolkit's repair, validation and
     coercion on the way in; a tool that raises or gets bad arguments answers with ``isError``."""
-    import anyio
+    import anyio.from_thread
+    import anyio.to_thread
     import mcp_types as types
     from mcp.server.lowlevel import Server
 
@@ -300,19 +291,17 @@ def serve(tools: Sequence[Tool], *, name: str = "toolkit", transport: str = "std
 
     registry = {t.name: t for t in tools}
 
-    async def list_tools(ctx: Any, params: Any) -> Any:
+    def list_tools(ctx: Any, params: Any) -> Any:
         return types.ListToolsResult(tools=[
             types.Tool(name=t.name, description=t.description or "", input_schema=t.parameters)
             for t in registry.values()])
 
-    async def call_tool(ctx: Any, params: Any) -> Any:
+    def call_tool(ctx: Any, params: Any) -> Any:
         target = registry.get(params.name)
         if target is None:
             return _error(types, f"there is no tool named {params.name!r}; tools: {', '.join(sorted(registry))}")
         try:
-            values = target.parse_arguments(dict(params.arguments or {}))
-            result = await anyio.to_thread.run_sync(lambda: target.call_with(values))
-            text, parts = tool_content(result)
+            text, parts = tool_content(target.call_with(target.parse_arguments(dict(params.arguments or {}))))
         except ArgumentError as exc:
             return _error(types, str(exc))
         except Exception as exc:  # noqa: BLE001 (reported to the caller as the tool's error)
@@ -326,15 +315,17 @@ def serve(tools: Sequence[Tool], *, name: str = "toolkit", transport: str = "std
                 content.append(types.ImageContent(type="image", data=data, mime_type=header[5:].split(";")[0]))
         return types.CallToolResult(content=content)
 
-    server = Server(name, on_list_tools=list_tools, on_call_tool=call_tool)
+    # the SDK awaits its handlers: ours are plain functions, run on worker threads by anyio
+    def in_thread(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        return lambda ctx, params: anyio.to_thread.run_sync(handler, ctx, params)
+
+    server = Server(name, on_list_tools=in_thread(list_tools), on_call_tool=in_thread(call_tool))
     if transport == "stdio":
         from mcp.server.stdio import stdio_server
 
-        async def main() -> None:
-            async with stdio_server() as (read, write):
-                await server.run(read, write, server.create_initialization_options())
-
-        anyio.run(main)
+        with anyio.from_thread.start_blocking_portal() as portal, \
+                portal.wrap_async_context_manager(stdio_server()) as (read, write):
+            portal.call(server.run, read, write, server.create_initialization_options())
     elif transport == "http":
         import uvicorn
 
