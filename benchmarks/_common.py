@@ -38,3 +38,19 @@ def table(rows: list[tuple[str, float | str | None]], baseline: str, unit: str =
         ratio = f"{seconds / base:.2f}x" if base else ""
         lines.append(f"{name:44} {seconds * scale:12.1f} {ratio:>18}")
     return "\n".join(lines)
+
+
+def spawn(script: str, *args: str) -> tuple[object, str]:
+    """Start ``benchmarks/<script>`` in its own process; (process, base URL). Stop it with ``stop()``."""
+    import os
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), script),
+                                *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return process, process.stdout.readline().strip()  # type: ignore[union-attr]
+
+
+def stop(process: object) -> None:
+    process.stdin.close()  # type: ignore[attr-defined]
+    process.wait(10)  # type: ignore[attr-defined]

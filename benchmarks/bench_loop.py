@@ -14,13 +14,13 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import requests  # noqa: E402
+from _common import spawn, stop  # noqa: E402
 
 from toolkit import LightLLMClient, OpenAICompatibleClient, run  # noqa: E402
 from toolkit.client._template import DEFAULT_TEMPLATE_PATH  # noqa: E402
@@ -81,9 +81,7 @@ def measure(fn, rounds: int = 40) -> tuple[float, float]:
 
 
 def main() -> None:
-    server = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "_server.py"), "--demo"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    url = server.stdout.readline().strip()  # type: ignore[union-attr]
+    server, url = spawn("_server.py", "--demo")
     raw_generate = make_raw_generate()
     try:
         print(f"{'route':10} {'raw CPU us':>11} {'run() CPU us':>13} {'ratio':>7} {'raw wall us':>12} "
@@ -108,8 +106,7 @@ def main() -> None:
             wb = statistics.median(x[1] for x in b)
             print(f"{route:10} {ra * 1e6:11.1f} {rb * 1e6:13.1f} {rb / ra:6.2f}x {wa * 1e6:12.1f} {wb * 1e6:14.1f}")
     finally:
-        server.stdin.close()  # type: ignore[union-attr]
-        server.wait(10)
+        stop(server)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import requests  # noqa: E402
+from _common import spawn, stop  # noqa: E402
 
 from toolkit import LightLLMClient, OpenAICompatibleClient, run_many  # noqa: E402
 from toolkit.testing._demo import get_weather  # noqa: E402
@@ -48,9 +49,7 @@ def timed(fn) -> tuple[float, float]:  # noqa: ANN001
 def main() -> None:
     counter = Count()
     logging.getLogger("urllib3").addHandler(counter)
-    server = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "_server.py"), "--demo"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    url = server.stdout.readline().strip()  # type: ignore[union-attr]
+    server, url = spawn("_server.py", "--demo")
     try:
         print(f"{'candidate':38} {'conv/s':>8} {'CPU ms/conv':>12} {'pool full':>10}")
         for workers in (8, 32, 128):
@@ -83,8 +82,7 @@ def main() -> None:
                     rates.append(2000 / wall)
                 print(f"{name:38} {statistics.median(rates):8.0f} calls/s")
     finally:
-        server.stdin.close()  # type: ignore[union-attr]
-        server.wait(10)
+        stop(server)
     code = "import time; t=time.perf_counter(); {}; print((time.perf_counter()-t)*1e3)"
     ours = [float(subprocess.run([sys.executable, "-c", code.format(
         "from toolkit import LightLLMClient, run; LightLLMClient()")], capture_output=True, text=True).stdout)

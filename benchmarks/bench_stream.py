@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import requests  # noqa: E402
+from _common import spawn, stop  # noqa: E402
 
 from toolkit import LightLLMClient, OpenAICompatibleClient  # noqa: E402
 
@@ -102,9 +102,7 @@ def main() -> None:
                                        "/v1/chat/completions")):
             with tempfile.NamedTemporaryFile("wb", delete=False) as f:
                 f.write(body)
-            server = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "_replay.py"), f.name],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            url = server.stdout.readline().strip()  # type: ignore[union-attr]
+            server, url = spawn("_replay.py", f.name)
             try:
                 session = requests.Session()
                 with cls(base_url=url, max_retries=0) as client:
@@ -117,8 +115,7 @@ def main() -> None:
                 label = f"{case} ({len(pieces):,} events), {name}"
                 print(f"{label:34.34} {ra * 1e3:11.1f} {rb * 1e3:15.1f} {rb / ra:6.2f}x")
             finally:
-                server.stdin.close()  # type: ignore[union-attr]
-                server.wait(10)
+                stop(server)
                 os.unlink(f.name)
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from _common import spawn, stop  # noqa: E402
 
 from toolkit import LightLLMClient, OpenAICompatibleClient, iter_run  # noqa: E402
 
@@ -51,9 +52,7 @@ def measure(fn, client, cycles: int = 15) -> tuple[float, float]:
 def main() -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         f.write(TEXT)
-    server = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "_server.py"), f.name],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    url = server.stdout.readline().strip()  # type: ignore[union-attr]
+    server, url = spawn("_server.py", f.name)
     try:
         print(f"{'client':26} {'plain stream CPU ms':>20} {'iter_run CPU ms':>16} {'extra us/token':>15} "
               f"{'ratio':>7}")
@@ -67,8 +66,7 @@ def main() -> None:
                 a, b = statistics.median(results["plain"]), statistics.median(results["loop"])
                 print(f"{name:26} {a * 1e3:20.1f} {b * 1e3:16.1f} {(b - a) / TOKENS * 1e6:15.2f} {b / a:6.2f}x")
     finally:
-        server.stdin.close()  # type: ignore[union-attr]
-        server.wait(10)
+        stop(server)
         os.unlink(f.name)
 
 

@@ -226,6 +226,8 @@ class _Loop:
         self.max_requests = options.limits.max_requests if options.limits and options.limits.max_requests \
             else options.max_steps
         self.fit = ContextFit(options.context_window, options.history, sampling.get("max_tokens"))
+        # the tools' size in the prompt, for the first estimate (later ones use the server's count)
+        self.tools_chars = len(json.dumps([t.schema for t in self.registry.values()]))
         from ._telemetry import telemetry
 
         self.telemetry = telemetry(model, client)
@@ -411,8 +413,8 @@ class _Loop:
             kwargs["tools"] = schemas
             kwargs["tool_choice"] = choice
         self._learn_window()
-        tools_chars = len(json.dumps(schemas)) if schemas else 0
         messages = self.messages + list(extra)
+        tools_chars = self.tools_chars if schemas else 0
         sent = self.fit.fit(messages, tools_chars)
         try:
             reply = yield from self._call(number, sent, kwargs)

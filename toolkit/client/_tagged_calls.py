@@ -234,11 +234,15 @@ _DS_CALLS_BEGIN, _DS_CALLS_END = "<｜tool▁calls▁begin｜>", "<｜tool▁cal
 _DS_CALL_BEGIN, _DS_CALL_END, _DS_SEP = "<｜tool▁call▁begin｜>", "<｜tool▁call▁end｜>", "<｜tool▁sep｜>"
 
 
-class DeepSeekV31Parser(TaggedCallParser):
-    """``<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>NAME<｜tool▁sep｜>{json}<｜tool▁call▁end｜>...`` (DeepSeek-V3.1)."""
+class _DeepSeekCalls(TaggedCallParser):
+    """The markers DeepSeek-V3, R1 and V3.1 share; they differ in the header and the body."""
 
     section_open, section_close = _DS_CALLS_BEGIN, _DS_CALLS_END
     call_open, call_close = _DS_CALL_BEGIN, _DS_CALL_END
+
+
+class DeepSeekV31Parser(_DeepSeekCalls):
+    """``<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>NAME<｜tool▁sep｜>{json}<｜tool▁call▁end｜>...`` (DeepSeek-V3.1)."""
 
     def header(self, text: str, complete: bool) -> tuple[str, str | None, int] | None:
         sep = text.find(_DS_SEP)
@@ -251,11 +255,8 @@ class DeepSeekV31Parser(TaggedCallParser):
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n?(.*?)\n?```\s*$", re.S)
 
 
-class DeepSeekV3Parser(TaggedCallParser):
+class DeepSeekV3Parser(_DeepSeekCalls):
     """``<｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\\n```json\\n{...}\\n```<｜tool▁call▁end｜>`` (DeepSeek-V3, R1)."""
-
-    section_open, section_close = _DS_CALLS_BEGIN, _DS_CALLS_END
-    call_open, call_close = _DS_CALL_BEGIN, _DS_CALL_END
 
     def header(self, text: str, complete: bool) -> tuple[str, str | None, int] | None:
         sep = text.find(_DS_SEP)
