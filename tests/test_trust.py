@@ -545,7 +545,7 @@ def test_run_is_always_the_function():
     import subprocess
     import sys
 
-    code = "from toolkit._loop import Final\nfrom toolkit import run\nimport toolkit\nprint(callable(run), " \
+    code = "import toolkit._engine, toolkit._loop\nfrom toolkit import run\nimport toolkit\nprint(callable(run), " \
            "type(toolkit.run).__name__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "function"]

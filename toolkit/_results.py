@@ -12,10 +12,10 @@ import pathlib
 import uuid
 from typing import Any
 
+from ._defaults import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_RESULT_CHARS
+
 __all__ = ["DEFAULT_MAX_IMAGE_BYTES", "DEFAULT_MAX_RESULT_CHARS", "Image", "serialize_result", "tool_content"]
 
-DEFAULT_MAX_RESULT_CHARS = 20_000
-DEFAULT_MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
 
 class Image:

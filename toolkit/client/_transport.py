@@ -14,7 +14,6 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import (
@@ -48,12 +47,47 @@ _STATUS_ERRORS = {400: BadRequestError, 417: BadRequestError, 422: BadRequestErr
                   403: AuthenticationError, 404: NotFoundError, 429: RateLimitError}
 
 
-@dataclass(frozen=True)
-class Timeout:
+class _Settings:
+    """A small immutable value: repr, equality, hashing and pickling from ``__slots__`` (what a
+    frozen dataclass gives, without loading ``dataclasses`` with the client)."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def _set(self, **values: Any) -> None:
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable; build a new one")
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self._values())
+
+
+class Timeout(_Settings):
     """Connect and read timeouts in seconds; the read timeout also bounds reading a whole body."""
 
-    connect: float = DEFAULT_CONNECT_TIMEOUT
-    read: float = DEFAULT_READ_TIMEOUT
+    __slots__ = ("connect", "read")
+    connect: float
+    read: float
+
+    def __init__(self, connect: float = DEFAULT_CONNECT_TIMEOUT, read: float = DEFAULT_READ_TIMEOUT) -> None:
+        self._set(connect=connect, read=read)
 
     @classmethod
     def of(cls, value: float | tuple[float, float] | Timeout | None) -> Timeout:
@@ -98,14 +132,20 @@ def _urls(base_url: str | Iterable[str] | None) -> list[str]:
     return urls
 
 
-@dataclass(frozen=True)
-class ResponseLimits:
-    """Caps on what a server may send back (not connection-pool limits: see ``pool_maxsize``)."""
+class ResponseLimits(_Settings):
+    """Caps on what a server may send back (not connection-pool limits: see ``pool_maxsize``).
 
-    #: Largest response body read (bytes).
-    max_response_bytes: int = 64 * 1024 * 1024
-    #: Longest line of a streamed (SSE) response (bytes).
-    max_line_bytes: int = 8 * 1024 * 1024
+    Attributes:
+        max_response_bytes: Largest response body read (bytes).
+        max_line_bytes: Longest line of a streamed (SSE) response (bytes).
+    """
+
+    __slots__ = ("max_response_bytes", "max_line_bytes")
+    max_response_bytes: int
+    max_line_bytes: int
+
+    def __init__(self, max_response_bytes: int = 64 * 1024 * 1024, max_line_bytes: int = 8 * 1024 * 1024) -> None:
+        self._set(max_response_bytes=max_response_bytes, max_line_bytes=max_line_bytes)
 
 
 #: The former name of ``ResponseLimits``, kept as an alias.
