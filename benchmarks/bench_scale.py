@@ -2,8 +2,9 @@
 with one shared requests.Session on the same threads; 16 threads sharing one client; import + client.
 
 Run: python benchmarks/bench_scale.py
-The server (a scripted model: one tool call, then an answer) runs in its own process. Reports
-conversations/s, CPU ms per conversation, peak RSS, and "connection pool is full" warnings.
+The server (a scripted model: one tool call, then an answer) runs in its own process. Candidates
+alternate in rounds; reported are medians of conversations/s and CPU ms per conversation, peak RSS,
+and "connection pool is full" warnings. openai-agents and pydantic-ai join when installed.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import _peers  # noqa: E402
 import requests  # noqa: E402
 from _common import spawn, stop  # noqa: E402
 
@@ -46,26 +50,57 @@ def timed(fn) -> tuple[float, float]:  # noqa: ANN001
     return time.process_time() - c0, time.perf_counter() - w0
 
 
+def cycles(candidates: dict[str, Callable[[], Any]], counter: Count, rounds: int = 3,
+           ) -> dict[str, tuple[float, float, int]]:
+    """Each candidate ``rounds`` times, alternated: median conversations/s, median CPU ms per
+    conversation, and "pool is full" warnings in all rounds."""
+    rates: dict[str, list[float]] = {name: [] for name in candidates}
+    cpus: dict[str, list[float]] = {name: [] for name in candidates}
+    full = dict.fromkeys(candidates, 0)
+    for _ in range(rounds):
+        for name, fn in candidates.items():
+            counter.full = 0
+            cpu, wall = timed(fn)
+            rates[name].append(N / wall)
+            cpus[name].append(cpu / N * 1e3)
+            full[name] += counter.full
+    return {name: (statistics.median(rates[name]), statistics.median(cpus[name]), full[name]) for name in candidates}
+
+
 def main() -> None:
     counter = Count()
     logging.getLogger("urllib3").addHandler(counter)
     server, url = spawn("_server.py", "--demo")
+    peers = {"openai-agents Runner.run": _peers.openai_agents(url, PROMPT),
+             "pydantic-ai Agent.run": _peers.pydantic_ai(url, PROMPT)}
+    for name, peer in peers.items():
+        if peer is None:
+            print(f"{name}: not installed (pip install openai-agents 'pydantic-ai-slim[openai]' to compare)")
     try:
         print(f"{'candidate':38} {'conv/s':>8} {'CPU ms/conv':>12} {'pool full':>10}")
         for workers in (8, 32, 128):
-            with OpenAICompatibleClient(base_url=url, max_retries=0) as client:
-                counter.full = 0
-                cpu, wall = timed(lambda w=workers, c=client: run_many([PROMPT] * N, [get_weather], client=c,
-                                                                         max_workers=w, context_window=10**9))
-                print(f"{f'run_many, {workers} workers':38} {N / wall:8.0f} {cpu / N * 1e3:12.2f} {counter.full:10}")
+            client = OpenAICompatibleClient(base_url=url, max_retries=0)
             session = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(pool_maxsize=workers)
-            session.mount("http://", adapter)
-            counter.full = 0
-            with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-                cpu, wall = timed(lambda p=pool, s=session: list(p.map(lambda _: raw_v1(s, url), range(N))))
-            print(f"{f'raw loop, shared session, {workers} thr.':38} {N / wall:8.0f} {cpu / N * 1e3:12.2f} "
-                  f"{counter.full:10}")
+            session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=workers))
+            pool = concurrent.futures.ThreadPoolExecutor(workers)
+            candidates = {
+                f"run_many, {workers} workers": lambda w=workers, c=client: run_many(
+                    [PROMPT] * N, [get_weather], client=c, max_workers=w, context_window=10**9),
+                f"raw loop, shared session, {workers} thr.": lambda p=pool, s=session: list(
+                    p.map(lambda _: raw_v1(s, url), range(N))),
+            }
+            for name, peer in peers.items():
+                if peer is not None:
+                    candidates[f"{name}, {workers} at a time"] = lambda p=peer, w=workers: p(N, w)
+            rows = cycles(candidates, counter)
+            for name, (rate, cpu, full) in rows.items():
+                print(f"{name:38} {rate:8.0f} {cpu:12.2f} {full:10}")
+            (ours, our_cpu, _), (raw, raw_cpu, _), *others = rows.values()
+            print(f"{'':38} run_many / raw loop: throughput {ours / raw:.2f}x, CPU {our_cpu / raw_cpu:.2f}x; "
+                  f"run_many / fastest peer: " + (f"{ours / max(o[0] for o in others):.2f}x" if others else "-"))
+            pool.shutdown()
+            client.close()
+            session.close()
         print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
         # 16 threads sharing one client vs one requests.Session: single calls
         with LightLLMClient(base_url=url, max_retries=0) as client, \
