@@ -255,3 +255,28 @@ def test_never_raises_on_fragments_of_tags(fmt, text):
     assert content is None or isinstance(content, str)
     # nothing is invented: every call name appears in the text
     assert all(c.function.name in text for c in calls)
+
+
+@pytest.mark.parametrize("fmt", ["qwen25", "llama3", "mistral"])
+@given(value=st.text(st.sampled_from('ab "\\<>/{}:,\n'), max_size=60), size=st.integers(1, 7), nested=st.booleans(),
+       cut=st.booleans())
+def test_long_string_arguments_streamed_in_small_pieces(fmt, value, size, nested, cut):
+    """The fast path for text inside an argument string (no quote, no backslash) gives what
+    the one-shot parse gives, with quotes, escapes and tags inside the string."""
+    args = {"content": {"x": value} if nested else value, "path": "a.txt"}
+    if fmt == "qwen25":
+        text = f'<tool_call>\n{json.dumps({"name": "write_file", "arguments": args})}\n</tool_call>'
+    elif fmt == "llama3":
+        text = "<|python_tag|>" + json.dumps({"name": "write_file", "parameters": args})
+    else:
+        text = "[TOOL_CALLS] " + json.dumps([{"name": "write_file", "arguments": args}])
+    if cut:
+        text = text[:len(text) * 2 // 3]
+    chunks = [text[i:i + size] for i in range(0, len(text), size)]
+    one_content, one_calls = parse_tool_calls(text, fmt)
+    content, calls = streamed(chunks, fmt)
+    assert content == one_content
+    assert [(c.function.name, c.function.arguments) for c in calls] == \
+        [(c.function.name, c.function.arguments) for c in one_calls]
+    if not cut:
+        assert [json.loads(c.function.arguments) for c in calls] == [args]

@@ -123,3 +123,55 @@ def test_the_standard_json_decoder_is_used_without_orjson(monkeypatch):
     assert stream_module._json_loads() is stdlib_json.loads
     monkeypatch.setitem(sys.modules, "orjson", orjson)
     assert stream_module._json_loads() is orjson.loads
+
+
+# -- SSE framing ----------------------------------------------------------------------------------
+
+def _reference_sse(body: bytes) -> list[bytes]:
+    """SSE read the plain way: the whole body, line by line."""
+    out, data = [], []
+    for line in body.split(b"\n"):
+        line = line.rstrip(b"\r")
+        if not line:
+            if data:
+                out.append(b"\n".join(data))
+                data = []
+        elif line.startswith(b"data:"):
+            data.append(line[6:] if line[5:6] == b" " else line[5:])
+    if data:
+        out.append(b"\n".join(data))
+    return out
+
+
+sse_line = st.one_of(
+    st.builds(lambda space, text: b"data:" + (b" " if space else b"") + text.encode(), st.booleans(),
+              st.text(st.sampled_from('{}":ab [DONE]\u00e9'), max_size=8)),
+    st.sampled_from([b": keep-alive", b"event: message", b"id: 7", b"retry: 100"]))
+sse_event = st.lists(sse_line, min_size=1, max_size=3)
+
+
+@given(events=st.lists(sse_event, max_size=8), crlf=st.booleans(), extra_blank=st.booleans(), tail=st.booleans(),
+       data=st.data())
+def test_sse_payloads_equal_a_line_by_line_read_for_any_chunking(events, crlf, extra_blank, tail, data):
+    from toolkit.client._transport import sse_batches
+
+    end = b"\r\n" if crlf else b"\n"
+    body = b"".join(end.join(lines) + end + end + (end if extra_blank else b"") for lines in events)
+    if not tail and body:
+        body = body[:-len(end)]  # the last event without its blank line: still delivered at the end
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(body)), max_size=10)))
+    bounds = [0, *cuts, len(body)]
+    chunks = [body[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+    assert [p for batch in sse_batches(chunks, 1 << 20) for p in batch] == _reference_sse(body)
+
+
+def test_sse_line_cap_applies_to_lines_not_to_events():
+    from toolkit import APIResponseValidationError
+    from toolkit.client._transport import sse_batches
+
+    many_lines = b"".join(b"data: " + b"a" * 90 + b"\n" for _ in range(5))  # 480 bytes, no line over 100
+    assert list(sse_batches([many_lines, b"\n"], 100)) == [[b"\n".join([b"a" * 90] * 5)]]
+    with pytest.raises(APIResponseValidationError, match="100-byte limit"):
+        list(sse_batches([b"data: " + b"a" * 200], 100))
+    with pytest.raises(APIResponseValidationError, match="100-byte limit"):
+        list(sse_batches([b"data: x\r\n", b"data: " + b"a" * 200], 100))

@@ -234,6 +234,16 @@ class _JsonCallParser(StreamParser):
         self.need_args = False
         self.group_calls = 0
 
+    def feed(self, text: str) -> list[Any]:
+        call = self.call
+        if text and call is not None and call.in_str and call.args_end < 0 and '"' not in text and "\\" not in text and \
+                self.committed and call.depth >= 2 and call.args_start >= 0 and not call.args_is_string and \
+                call.pos == call.args_streamed == len(call.buf) and not self.buf and self.state == "call":
+            # fast path: inside a string of arguments already streamed up to here, text that can
+            # neither end the string nor escape is argument text and changes nothing else
+            return [("args", self.index, text)]
+        return super().feed(text)
+
     def _step(self, final: bool) -> None:
         while True:
             if self.state == "text":

@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 from .._exceptions import APIConnectionError, APIError, APIResponseValidationError
 from ._parsers import StreamParser, get_parser
 from ._reasoning import ReasoningSplitter
-from ._transport import error_message, iter_sse
+from ._transport import error_message
 from ._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -45,14 +45,16 @@ class Stream(Generic[_T]):
     def __init__(self, chunks: Iterator[ChatCompletionChunk], response: Any = None) -> None:
         self._chunks = chunks
         self._response = response
-        self._seen: list[ChatCompletionChunk] = []  # accumulated when the completion is asked for
+        # folded in as the chunks pass (their strings kept, not the chunks: 50,000 retained
+        # chunk objects would cost more in garbage collection than the whole parse)
+        self._accumulator = Accumulator()
 
     def __iter__(self) -> Stream[_T]:
         return self
 
     def __next__(self) -> ChatCompletionChunk:
         chunk = next(self._chunks)
-        self._seen.append(chunk)
+        self._accumulator.add(chunk)
         return chunk
 
     def __enter__(self) -> Stream[_T]:
@@ -73,10 +75,7 @@ class Stream(Generic[_T]):
         """Read what is left and assemble the whole ``ChatCompletion``."""
         for _ in self:
             pass
-        accumulator = Accumulator()
-        for chunk in self._seen:
-            accumulator.add(chunk)
-        return accumulator.completion()
+        return self._accumulator.completion()
 
 
 class Accumulator:
@@ -90,28 +89,26 @@ class Accumulator:
         self.usage: CompletionUsage | None = None
 
     def add(self, chunk: ChatCompletionChunk) -> None:
-        self.id = self.id or chunk.id
-        self.model = self.model or chunk.model
-        self.created = self.created or chunk.created
+        if not self.id:
+            self.id = chunk.id
+        if not self.model:
+            self.model = chunk.model
+        if not self.created:
+            self.created = chunk.created
         if chunk.usage is not None:
             self.usage = chunk.usage
         for choice in chunk.choices or ():
-            state = self.choices.setdefault(choice.index, {"content": [], "reasoning": [], "calls": {},
-                                                           "finish": None})
+            state = self.choices.get(choice.index)
+            if state is None:
+                state = self.choices[choice.index] = {"content": [], "reasoning": [], "calls": {}, "finish": None}
             delta = choice.delta
             if delta is not None:
                 if delta.content:
                     state["content"].append(delta.content)
                 if delta.reasoning:
                     state["reasoning"].append(delta.reasoning)
-                for call in delta.tool_calls or ():
-                    slot = state["calls"].setdefault(call.index, {"id": None, "name": "", "arguments": []})
-                    slot["id"] = slot["id"] or call.id
-                    if call.function is not None:
-                        if call.function.name:
-                            slot["name"] += call.function.name
-                        if call.function.arguments:
-                            slot["arguments"].append(call.function.arguments)
+                if delta.tool_calls:
+                    _add_calls(state["calls"], delta.tool_calls)
             if choice.finish_reason is not None:
                 state["finish"] = choice.finish_reason
 
@@ -131,6 +128,21 @@ class Accumulator:
         return ChatCompletion(id=self.id or "chatcmpl-" + secrets.token_hex(16), object="chat.completion",
                               created=self.created or int(time.time()), model=self.model, choices=choices,
                               usage=self.usage)
+
+
+def _add_calls(slots: dict[int, dict[str, Any]], calls: list[ChoiceDeltaToolCall]) -> None:
+    for call in calls:
+        slot = slots.get(call.index)
+        if slot is None:
+            slot = slots[call.index] = {"id": None, "name": "", "arguments": []}
+        if slot["id"] is None:
+            slot["id"] = call.id
+        function = call.function
+        if function is not None:
+            if function.name:
+                slot["name"] += function.name
+            if function.arguments:
+                slot["arguments"].append(function.arguments)
 
 
 class NativeStreamConverter:
@@ -197,6 +209,9 @@ class NativeStreamConverter:
         events = self.parser.feed(answer) if answer else []
         if final:
             events += self.parser.finish()
+        elif len(events) == 1 and events[0][0] == "args":  # inside a call: a piece of its arguments
+            out.append(self._chunk(_delta(None, [_args_delta(events[0][1], events[0][2])])))
+            return out
         content, calls, heads = deltas_from_events(events)
         self.calls += heads
         if content or calls:
@@ -223,20 +238,27 @@ def deltas_from_events(events: list[Any], offset: int = 0) -> tuple[str | None, 
             calls.append(ChoiceDeltaToolCall(index=offset + event[1], id=call_id, type="function",
                                              function=ChoiceDeltaToolCallFunction(name=event[2], arguments="")))
         else:
-            function = ChoiceDeltaToolCallFunction.__new__(ChoiceDeltaToolCallFunction)
-            function.name, function.arguments = None, event[2]
-            call = ChoiceDeltaToolCall.__new__(ChoiceDeltaToolCall)
-            call.index, call.id, call.type, call.function = offset + event[1], None, None, function
-            calls.append(call)
+            calls.append(_args_delta(offset + event[1], event[2]))
     return ("".join(text) or None), calls, heads
 
 
-def _event_json(payload: bytes) -> Any:
-    try:
-        return (_loads or _decoder())(payload)
-    except ValueError:
-        text = payload[:120].decode("utf-8", "replace")
-        raise APIResponseValidationError(f"a streamed event is not JSON: {text!r}") from None
+def _args_delta(index: int, arguments: str) -> ChoiceDeltaToolCall:
+    """A piece of a call's arguments, built directly: the hot path of a streamed call."""
+    function = ChoiceDeltaToolCallFunction.__new__(ChoiceDeltaToolCallFunction)
+    function.name, function.arguments = None, arguments
+    call = ChoiceDeltaToolCall.__new__(ChoiceDeltaToolCall)
+    call.index, call.id, call.type, call.function = index, None, None, function
+    return call
+
+
+def _not_json(payload: bytes) -> APIResponseValidationError:
+    text = payload[:120].decode("utf-8", "replace")
+    return APIResponseValidationError(f"a streamed event is not JSON: {text!r}")
+
+
+def _payloads(batches: Iterator[list[bytes]]) -> Iterator[bytes]:
+    for batch in batches:
+        yield from batch
 
 
 def _json_loads() -> Any:
@@ -269,21 +291,33 @@ def native_chunks(transport: Any, response: Any, *, model: str, parser: str | No
     converter = NativeStreamConverter(model=model, parser=parser, tools=tools, opened_think=opened_think,
                                       reasoning_format=reasoning_format, recover_calls=recover_calls)
     yield converter.start()
-    _decoder()
-    for payload in iter_sse(transport.iter_lines(response)):
-        event = _event_json(payload)
-        _raise_if_error(event)
-        token = event.get("token") or {}
-        text = token.get("text") or ""
-        if text:
-            yield from converter.token(text)
-        if event.get("finished"):
-            prompt = token.get("prompt_tokens") or 0
-            completion = token.get("count_output_tokens") or 0
-            usage = CompletionUsage(prompt_tokens=prompt, completion_tokens=completion,
-                                    total_tokens=prompt + completion)
-            yield from converter.finish(event.get("finish_reason"), usage)
-            return
+    loads = _decoder()
+    for batch in transport.iter_event_batches(response):
+        for payload in batch:
+            try:
+                event = loads(payload)
+            except ValueError:
+                raise _not_json(payload) from None
+            token = event.get("token") if type(event) is dict else None
+            if type(token) is dict and not event.get("finished") and "error" not in event:
+                text = token.get("text")  # the common event: one token of text
+                if text:
+                    yield from converter.token(text)
+                continue
+            _raise_if_error(event)
+            if type(event) is not dict or not isinstance(event.get("token") or {}, dict):
+                raise APIResponseValidationError(f"a streamed event has no token object: {str(event)[:120]!r}")
+            token = event.get("token") or {}
+            text = token.get("text") or ""
+            if text:
+                yield from converter.token(text)
+            if event.get("finished"):
+                prompt = token.get("prompt_tokens") or 0
+                completion = token.get("count_output_tokens") or 0
+                usage = CompletionUsage(prompt_tokens=prompt, completion_tokens=completion,
+                                        total_tokens=prompt + completion)
+                yield from converter.finish(event.get("finish_reason"), usage)
+                return
     raise APIConnectionError("the stream ended before the server said it had finished")
 
 
@@ -296,23 +330,21 @@ def openai_chunks(transport: Any, response: Any, *, parser: str, tools: Any,
     server_calls: dict[int, int] = {}
     own_calls: dict[int, int] = {}
     finished = False
-    _decoder()
-    for payload in iter_sse(transport.iter_lines(response)):
-        if payload.strip() == b"[DONE]":
+    loads = _decoder()
+    for payload in _payloads(transport.iter_event_batches(response)):
+        if payload[:1] != b"{" and payload.strip() == b"[DONE]":
             return
-        event = _event_json(payload)
+        try:
+            event = loads(payload)
+        except ValueError:
+            raise _not_json(payload) from None
         fast = _content_only(event)
         if fast is not None:  # the common event: one choice, text only
-            index, text = fast
-            content: str | None = text
-            if tools:
-                p = parsers.get(index)
-                if p is None:
-                    p = parsers[index] = get_parser(parser)(tools)
-                content, calls = _parsed(p.feed(text), index, server_calls, own_calls)
+            if not tools:
+                yield _chunk(event, fast[0], fast[1], None)
             else:
-                calls = []
-            yield _chunk(event, index, content, calls or None)
+                yield _text_chunk(event, fast[0], fast[1], parsers, lambda: get_parser(parser)(tools),
+                                  server_calls, own_calls)
             continue
         _raise_if_error(event)
         chunk = ChatCompletionChunk.from_dict(event)
@@ -360,6 +392,19 @@ def openai_chunks(transport: Any, response: Any, *, parser: str, tools: Any,
         raise APIConnectionError("the stream ended before the server finished the answer")
 
 
+def _text_chunk(event: dict[str, Any], index: int, text: str, parsers: dict[int, StreamParser],
+                new_parser: Any, server_calls: dict[int, int], own_calls: dict[int, int]) -> ChatCompletionChunk:
+    """The chunk of a text-only event, its markup parsed into tool calls."""
+    p = parsers.get(index)
+    if p is None:
+        p = parsers[index] = new_parser()
+    events = p.feed(text)
+    if len(events) == 1 and events[0][0] == "args":  # inside a call: a piece of its arguments
+        return _chunk(event, index, None, [_args_delta(server_calls.get(index, 0) + events[0][1], events[0][2])])
+    content, calls = _parsed(events, index, server_calls, own_calls)
+    return _chunk(event, index, content, calls or None)
+
+
 def _delta(content: str | None, calls: list[Any] | None, role: str | None = None) -> ChoiceDelta:
     delta = ChoiceDelta.__new__(ChoiceDelta)
     delta.role, delta.content, delta.tool_calls, delta.reasoning = role, content, calls, None
@@ -392,8 +437,8 @@ def _chunk(event: dict[str, Any], index: int, content: str | None, calls: list[A
     choice = ChunkChoice.__new__(ChunkChoice)
     choice.index, choice.delta, choice.finish_reason = index, delta, None
     chunk = ChatCompletionChunk.__new__(ChatCompletionChunk)
-    for name in ("id", "object", "created", "model"):  # as the server sent them (None when absent)
-        object.__setattr__(chunk, name, event.get(name))
+    get: Any = event.get  # the ids as the server sent them (None when absent)
+    chunk.id, chunk.object, chunk.created, chunk.model = get("id"), get("object"), get("created"), get("model")
     chunk.choices, chunk.usage = [choice], None
     return chunk
 

@@ -498,40 +498,82 @@ class Transport:
             raise APIResponseValidationError(f"the server answered {response.status_code} with a body that is "
                                              f"not JSON: {snippet!r}", body=snippet) from None
 
-    def iter_lines(self, response: Any) -> Iterator[bytes]:
-        """Lines of a streamed body (SSE), each capped; connection errors become typed errors."""
-        cap = self.limits.max_line_bytes
-        pending = b""
+    def iter_event_batches(self, response: Any) -> Iterator[list[bytes]]:
+        """The SSE ``data`` payloads of a streamed body, a list per network read (see
+        ``sse_batches``); connection errors become typed errors and the response is closed
+        however the iteration ends."""
         try:
-            for chunk in self._chunks(response):
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                if len(pending) > cap:
-                    raise APIResponseValidationError(f"a streamed line is longer than the {cap}-byte limit "
-                                                     f"(ResponseLimits.max_line_bytes)")
-                for line in lines:
-                    yield line.rstrip(b"\r")
+            yield from sse_batches(self._chunks(response), self.limits.max_line_bytes)
         finally:
             response.close()
-        if pending:
-            yield pending
 
 
-def iter_sse(lines: Iterator[bytes]) -> Iterator[bytes]:
-    """SSE ``data`` payloads (bytes, UTF-8): ``data:`` with or without a space; blank lines,
-    comments and ``event:`` lines skipped; multi-line data joined. ``[DONE]`` is passed on."""
+def sse_batches(chunks: Iterable[bytes], max_line: int) -> Iterator[list[bytes]]:
+    """SSE ``data`` payloads (bytes, UTF-8) from body chunks as they arrive, a list per chunk
+    (the events it completes): ``data:`` with or without a space; blank lines, comments and
+    ``event:``/``id:``/``retry:`` lines skipped; multi-line data joined with newlines;
+    ``[DONE]`` passed on; lines ending in CRLF too.
+
+    Each read is split at once: while the stream uses bare ``\n`` (LightLLM does), at event
+    boundaries (``\n\n``), so a one-line event costs one slice; after the first ``\r``, line
+    by line. A line longer than ``max_line`` bytes raises ``APIResponseValidationError``.
+    """
+    pending = b""
     data: list[bytes] = []
+    by_event = True
+    for chunk in chunks:
+        pending = pending + chunk if pending else chunk
+        if by_event and b"\r" in chunk:
+            by_event = False  # CRLF (or stray CR): the rest line by line
+        out: list[bytes] = []
+        if by_event:
+            blocks = pending.split(b"\n\n")
+            pending = blocks.pop()
+            for block in blocks:
+                if block[:5] == b"data:" and b"\n" not in block:  # the common event: one data line
+                    out.append(block[6:] if block[5:6] == b" " else block[5:])
+                elif block:
+                    _sse_lines(block.split(b"\n"), data, out)
+                    _end_event(data, out)
+            if len(pending) > max_line and max(map(len, pending.split(b"\n"))) > max_line:
+                raise _line_too_long(max_line)
+        else:
+            *lines, pending = pending.split(b"\n")
+            if len(pending) > max_line:
+                raise _line_too_long(max_line)
+            _sse_lines(lines, data, out)
+        if out:
+            yield out
+    out = []
+    if pending:
+        _sse_lines(pending.split(b"\n"), data, out)
+    _end_event(data, out)
+    if out:
+        yield out
+
+
+def _sse_lines(lines: Iterable[bytes], data: list[bytes], out: list[bytes]) -> None:
+    """Lines of SSE: each blank line ends an event (its joined ``data`` goes to ``out``);
+    ``data`` holds the lines of the event still open, for the caller to continue."""
     for line in lines:
+        if line[-1:] == b"\r":
+            line = line.rstrip(b"\r")
         if not line:
-            if data:
-                yield data[0] if len(data) == 1 else b"\n".join(data)
-                data = []
-            continue
-        if line.startswith(b"data:"):
+            _end_event(data, out)
+        elif line[:5] == b"data:":
             data.append(line[6:] if line[5:6] == b" " else line[5:])
         # "event:", "id:", "retry:" and ":" comments carry nothing we need
+
+
+def _end_event(data: list[bytes], out: list[bytes]) -> None:
     if data:
-        yield data[0] if len(data) == 1 else b"\n".join(data)
+        out.append(data[0] if len(data) == 1 else b"\n".join(data))
+        data.clear()
+
+
+def _line_too_long(cap: int) -> APIResponseValidationError:
+    return APIResponseValidationError(f"a streamed line is longer than the {cap}-byte limit "
+                                      f"(ResponseLimits.max_line_bytes)")
 
 
 def error_message(body: Any) -> str:
