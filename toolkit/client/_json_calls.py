@@ -242,7 +242,28 @@ class _JsonCallParser(StreamParser):
             # fast path: inside a string of arguments already streamed up to here, text that can
             # neither end the string nor escape is argument text and changes nothing else
             return [("args", self.index, text)]
+        if call is not None and self.state == "call" and not self.buf and 0 < len(text) <= self.window:
+            self.buf = text  # inside a call: straight to its scanner
+            if self._call_step():
+                self._step(final=False)
+            return self._drain()
         return super().feed(text)
+
+    def _call_step(self) -> bool:
+        """Feed ``buf`` to the call being read; True when the call closed (``buf`` holds the rest)."""
+        call = self.call
+        assert call is not None
+        call.feed(self.buf)
+        self.buf = ""
+        self._maybe_commit()
+        if self.committed:
+            self._args(call.stream_pieces())
+        if not call.done:
+            call.compact()
+            return False
+        self.buf = call.buf[call.pos:]
+        self._close_call()
+        return True
 
     def _step(self, final: bool) -> None:
         while True:
@@ -262,18 +283,8 @@ class _JsonCallParser(StreamParser):
                 if not self._open(final):
                     return
             elif self.state == "call":
-                call = self.call
-                assert call is not None
-                call.feed(self.buf)
-                self.buf = ""
-                self._maybe_commit()
-                if self.committed:
-                    self._args(call.stream_pieces())
-                if not call.done:
-                    call.compact()
+                if not self._call_step():
                     return
-                self.buf = call.buf[call.pos:]
-                self._close_call()
             elif self.state == "after":
                 if not self._after(final):
                     return

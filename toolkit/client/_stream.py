@@ -343,8 +343,7 @@ def openai_chunks(transport: Any, response: Any, *, parser: str, tools: Any,
             if not tools:
                 yield _chunk(event, fast[0], fast[1], None)
             else:
-                yield _text_chunk(event, fast[0], fast[1], parsers, lambda: get_parser(parser)(tools),
-                                  server_calls, own_calls)
+                yield _text_chunk(event, fast[0], fast[1], parsers, parser, tools, server_calls, own_calls)
             continue
         _raise_if_error(event)
         chunk = ChatCompletionChunk.from_dict(event)
@@ -392,13 +391,15 @@ def openai_chunks(transport: Any, response: Any, *, parser: str, tools: Any,
         raise APIConnectionError("the stream ended before the server finished the answer")
 
 
-def _text_chunk(event: dict[str, Any], index: int, text: str, parsers: dict[int, StreamParser],
-                new_parser: Any, server_calls: dict[int, int], own_calls: dict[int, int]) -> ChatCompletionChunk:
+def _text_chunk(event: dict[str, Any], index: int, text: str, parsers: dict[int, StreamParser], parser: str,
+                tools: Any, server_calls: dict[int, int], own_calls: dict[int, int]) -> ChatCompletionChunk:
     """The chunk of a text-only event, its markup parsed into tool calls."""
     p = parsers.get(index)
     if p is None:
-        p = parsers[index] = new_parser()
+        p = parsers[index] = get_parser(parser)(tools)
     events = p.feed(text)
+    if not events:  # held back (a marker or a call's name not complete yet)
+        return _chunk(event, index, None, None)
     if len(events) == 1 and events[0][0] == "args":  # inside a call: a piece of its arguments
         return _chunk(event, index, None, [_args_delta(server_calls.get(index, 0) + events[0][1], events[0][2])])
     content, calls = _parsed(events, index, server_calls, own_calls)
