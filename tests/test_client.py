@@ -286,3 +286,46 @@ def test_clients_are_context_managers_and_reprs_hide_keys():
     c = OpenAICompatibleClient(base_url="http://127.0.0.1:9", api_key="k-123")
     with c:
         assert "k-123" not in repr(c) and repr(c) == "OpenAICompatibleClient(base_url='http://127.0.0.1:9', api_key=***)"
+
+
+# -- the direct send (toolkit's own session hands requests straight to its adapter) ---------------
+
+def test_the_direct_send_sends_what_a_session_would(server):
+    import requests
+
+    from toolkit.client._transport import json_bytes
+
+    with LightLLMClient(base_url=server.url, api_key="sk-test", headers={"X-Team": "a"}) as c:
+        c.chat.completions.create(messages=USER)
+    ours = server.last.headers
+    session = requests.Session()
+    session.trust_env = False
+    session.post(server.url + "/generate", data=b"{}", headers={"Content-Type": "application/json",
+                                                                "Accept": "application/json"}).close()
+    theirs = server.last.headers
+    assert ours["Authorization"] == "Bearer sk-test" and ours["X-Team"] == "a"
+    assert ours["Content-Length"] == str(len(json_bytes(server.requests[0].body)))
+    for key in ("Accept-Encoding", "Connection", "Content-Type", "Accept"):
+        assert ours[key] == theirs[key], key
+
+
+def test_a_cookie_the_server_sets_is_sent_back(server):
+    """A proxy's affinity cookie: kept by the client's session and sent with later requests."""
+    server.queue(Fault("status", 200, {"generated_text": ["one"], "finish_reason": "stop"},
+                       headers={"Set-Cookie": "affinity=gpu2; Path=/"}), "two", "three")
+    with LightLLMClient(base_url=server.url) as c:
+        c.chat.completions.create(messages=USER)
+        assert "Cookie" not in server.last.headers
+        assert c.chat.completions.create(messages=USER).choices[0].message.content == "two"
+        assert server.last.headers["Cookie"] == "affinity=gpu2"
+        c.chat.completions.create(messages=USER)
+        assert server.last.headers["Cookie"] == "affinity=gpu2"
+
+
+def test_a_redirect_is_followed_with_the_method_and_body(server):
+    server.queue(Fault("status", 307, b"", headers={"Location": server.url + "/generate"}), "after the redirect")
+    with LightLLMClient(base_url=server.url) as c:
+        answer = c.chat.completions.create(messages=USER)
+    assert answer.choices[0].message.content == "after the redirect"
+    assert [r.method for r in server.requests] == ["POST", "POST"]
+    assert server.requests[0].body == server.requests[1].body
