@@ -6,37 +6,36 @@ import time
 from collections.abc import Callable
 
 
-def per_call(fn: Callable[[], object], *, min_time: float = 0.3, repeat: int = 5) -> float:
-    """Best-of-``repeat`` seconds per call of ``fn``."""
-    n = 1
-    while True:  # calibrate the loop count
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_time / repeat or n >= 1 << 20:
-            break
-        n *= 2
-    best = elapsed / n
-    for _ in range(repeat - 1):
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.perf_counter() - start) / n)
-    return best
+def alternate(candidates: dict[str, Callable[[], object]], *, rounds: int = 7, calls: int = 200,
+              ) -> dict[str, tuple[float, float]]:
+    """Each candidate ``calls`` times per round, the candidates alternated round after round (after
+    one warm-up call each): {name: (median CPU seconds per call, median wall seconds per call)}."""
+    import statistics
+
+    for fn in candidates.values():
+        fn()
+    cpu: dict[str, list[float]] = {name: [] for name in candidates}
+    wall: dict[str, list[float]] = {name: [] for name in candidates}
+    for _ in range(rounds):
+        for name, fn in candidates.items():
+            c0, w0 = time.process_time(), time.perf_counter()
+            for _ in range(calls):
+                fn()
+            cpu[name].append((time.process_time() - c0) / calls)
+            wall[name].append((time.perf_counter() - w0) / calls)
+    return {name: (statistics.median(cpu[name]), statistics.median(wall[name])) for name in candidates}
 
 
-def table(rows: list[tuple[str, float | str | None]], baseline: str, unit: str = "us") -> str:
-    """Rows of (name, seconds) as a table with ratios against ``baseline``."""
-    scale = {"us": 1e6, "ms": 1e3}[unit]
-    base = dict(rows).get(baseline)
-    lines = [f"{'':44} {unit + '/call':>12} {'vs ' + baseline:>18}"]
-    for name, seconds in rows:
-        if seconds is None or isinstance(seconds, str):
-            lines.append(f"{name:44} {seconds or 'not installed':>12}")
+def ratio_table(results: dict[str, tuple[float, float] | None], baseline: str) -> str:
+    """``alternate`` results as rows: CPU and wall µs per call, and the CPU ratio to ``baseline``."""
+    base = results[baseline]
+    assert base is not None
+    lines = [f"{'':44} {'CPU us/call':>12} {'wall us/call':>13} {'CPU vs ' + baseline[:18]:>26}"]
+    for name, value in results.items():
+        if value is None:
+            lines.append(f"{name:44} {'not installed':>12}")
             continue
-        ratio = f"{seconds / base:.2f}x" if base else ""
-        lines.append(f"{name:44} {seconds * scale:12.1f} {ratio:>18}")
+        lines.append(f"{name:44} {value[0] * 1e6:12.1f} {value[1] * 1e6:13.1f} {value[0] / base[0]:25.2f}x")
     return "\n".join(lines)
 
 

@@ -1,82 +1,53 @@
-"""run() overhead per step against a local server, and N parallel tool calls of t seconds each.
+"""N parallel tool calls of t seconds each: the wall time of run()'s tool phase, in units of t.
 
 Run: python benchmarks/bench_run.py
+The server is another process (benchmarks/_server.py --parallel N: a scripted model that makes N
+calls of ``sleepy`` in one answer, then answers). The loop's own cost per conversation, against a
+raw-requests loop, is measured by benchmarks/bench_loop.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import statistics
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
+from _common import spawn, stop  # noqa: E402
+
 from toolkit import LightLLMClient, run, tool  # noqa: E402
-from toolkit.testing._server import LightLLMServer  # noqa: E402
+
+PAUSE = {"t": 0.2}
 
 
 @tool
-def lookup(key: str) -> dict:
-    """Look a key up."""
-    return {"key": key, "value": 42}
-
-
-def call(name: str, **arguments) -> str:
-    return "<tool_call>\n" + json.dumps({"name": name, "arguments": arguments}) + "\n</tool_call>"
+def sleepy(i: int) -> int:
+    """Sleep a while."""
+    time.sleep(PAUSE["t"])
+    return i
 
 
 def main() -> None:
-    server = LightLLMServer().start()
-    server.record = lambda *a: None
-    client = LightLLMClient(base_url=server.url, max_retries=0)
-
-    class Timed:
-        """The client, with the time spent inside create() added up."""
-
-        def __init__(self, inner):
-            self.inner, self.spent = inner, 0.0
-            self.chat = self
-            self.completions = self
-
-        def create(self, **kwargs):
-            start = time.perf_counter()
-            try:
-                return self.inner.chat.completions.create(**kwargs)
-            finally:
-                self.spent += time.perf_counter() - start
-
-    timed = Timed(client)
-    server.next_item = lambda body: "done" if "<tool_response>" in body["inputs"] else call("lookup", key="x")
-    rounds = 300
-    start = time.perf_counter()
-    for _ in range(rounds):
-        run("look up x", tools=[lookup], client=timed)
-    total = time.perf_counter() - start
-    per_run = total / rounds
-    loop = (total - timed.spent) / rounds
-    print("run() overhead (LightLLMClient, local server; 2 model calls + 1 tool call per run)")
-    print(f"  whole run():                 {per_run * 1e6:8.1f} us")
-    print(f"  of which inside create():    {timed.spent / rounds * 1e6:8.1f} us")
-    print(f"  loop overhead per step:      {loop / 2 * 1e6:8.1f} us  (lookup, repair, validation, call, "
-          f"serialisation, transcript)")
-    print("\nN parallel calls of t seconds each (wall time of the tool phase)")
+    print("N parallel calls of t seconds each (wall time of the tool phase, median of 3 runs)")
     for n, t in ((4, 0.2), (8, 0.2), (8, 0.5)):
-        @tool
-        def sleepy(i: int) -> int:
-            """Sleep."""
-            time.sleep(t)  # noqa: B023 (used inside the iteration that defines it)
-            return i
-
-        server.next_item = lambda body, n=n: "done" if "<tool_response>" in body["inputs"] else \
-            "".join(call("sleepy", i=i) for i in range(n))
-        result = run("go", tools=[sleepy], client=client)
-        starts = [r.started for r in result.tool_calls]
-        ends = [r.finished for r in result.tool_calls]
-        wall = max(ends) - min(starts)
-        print(f"  N={n} t={t}s: {wall:.3f}s = {wall / t:.2f} t")
-    server.stop()
+        PAUSE["t"] = t
+        server, url = spawn("_server.py", "--parallel", str(n))
+        try:
+            with LightLLMClient(base_url=url, max_retries=0) as client:
+                walls = []
+                for _ in range(3):
+                    result = run("go", tools=[sleepy], client=client)
+                    assert len(result.tool_calls) == n, result.tool_calls
+                    walls.append(max(r.finished for r in result.tool_calls) -
+                                 min(r.started for r in result.tool_calls))
+            wall = statistics.median(walls)
+            print(f"  N={n} t={t}s: {wall:.3f}s = {wall / t:.2f} t")
+        finally:
+            stop(server)
 
 
 if __name__ == "__main__":

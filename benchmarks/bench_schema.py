@@ -1,16 +1,18 @@
 """Schema building: toolkit vs transformers' get_json_schema, langchain-core and openai-agents.
 
 Run: python benchmarks/bench_schema.py
-Each peer builds the schema of the same functions in the same run; figures are µs per build.
+Each peer builds the schema of the same functions in the same run, the candidates alternated round
+after round; figures are medians of CPU µs per build, wall beside them.
 """
 
 import dataclasses
+import statistics
 import subprocess
 import sys
 from typing import Literal
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
-from _common import per_call, table  # noqa: E402
+from _common import alternate, ratio_table  # noqa: E402
 
 from toolkit import Tool  # noqa: E402
 
@@ -121,42 +123,55 @@ def main() -> None:
         def ours_warm(func=func):
             return Tool(func).schema
 
-        rows = [("toolkit Tool(f).schema (cold caches)", per_call(ours)),
-                ("toolkit Tool(f).schema (type cache warm)", per_call(ours_warm))]
+        candidates = {"toolkit Tool(f).schema (cold caches)": ours,
+                      "toolkit Tool(f).schema (type cache warm)": ours_warm}
+        missing = []
         for name, build in others.items():
             if build is None:
-                rows.append((name, None))
+                missing.append(name)
                 continue
             try:
                 build(func)
             except Exception as exc:  # a peer that cannot describe the function
                 print(f"  {name}: fails on {func.__name__}: {type(exc).__name__}: {exc}"[:160])
-                rows.append((name, "fails"))
                 continue
-            rows.append((name, per_call(lambda b=build, f=func: b(f))))
+            candidates[name] = lambda b=build, f=func: b(f)
+        results: dict[str, tuple[float, float] | None] = dict(alternate(candidates, rounds=5, calls=100))
+        results.update(dict.fromkeys(missing))
         print(f"\n{func.__name__}")
-        print(table(rows, "toolkit Tool(f).schema (cold caches)"))
+        print(ratio_table(results, "toolkit Tool(f).schema (cold caches)"))
 
     # invoke overhead: a 5-argument call, against calling the function directly
     tool_ = Tool(search_flights)
     args = {"origin": "CDG", "destination": "FCO", "date": "2025-01-01", "cabin": "business", "passengers": "2"}
-    direct = per_call(lambda: search_flights("CDG", "FCO", "2025-01-01", "business", 2))
-    invoke = per_call(lambda: tool_.invoke(args))
-    invoke_json = per_call(lambda: tool_.invoke('{"origin": "CDG", "destination": "FCO", "date": "2025-01-01", '
-                                                '"cabin": "business", "passengers": "2"}'))
+    text = '{"origin": "CDG", "destination": "FCO", "date": "2025-01-01", "cabin": "business", "passengers": "2"}'
     print("\ninvoke overhead (5 arguments)")
-    print(table([("direct call", direct), ("tool.invoke(dict)", invoke), ("tool.invoke(json str)", invoke_json)],
-                "direct call"))
+    print(ratio_table(dict(alternate({
+        "direct call": lambda: search_flights("CDG", "FCO", "2025-01-01", "business", 2),
+        "tool.invoke(dict)": lambda: tool_.invoke(args),
+        "tool.invoke(json str)": lambda: tool_.invoke(text),
+    }, calls=2000)), "direct call"))
 
-    # cold import time, each in a fresh interpreter (best of 7)
+    # cold import, each in a fresh interpreter, alternated; toolkit byte-compiled first as installed
+    import compileall
+    import os
+
+    import toolkit
+
+    compileall.compile_dir(os.path.dirname(toolkit.__file__), quiet=1)
+
     def import_time(module: str) -> float:
         code = f"import time; t=time.perf_counter(); import {module}; print(time.perf_counter()-t)"
-        return min(float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                        check=True).stdout) for _ in range(7))
+        return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                    check=True).stdout)
 
-    print("\ncold import")
-    print(table([("import requests", import_time("requests")), ("import toolkit", import_time("toolkit"))],
-                "import requests", unit="ms"))
+    times: dict[str, list[float]] = {"requests": [], "toolkit": []}
+    for _ in range(7):
+        for module in times:
+            times[module].append(import_time(module))
+    a, b = statistics.median(times["requests"]), statistics.median(times["toolkit"])
+    print(f"\ncold import (wall, median of 7): import requests {a * 1e3:.1f} ms, import toolkit {b * 1e3:.1f} ms "
+          f"({b / a:.2f}x)")
 
 
 if __name__ == "__main__":
