@@ -112,7 +112,6 @@ def test_accumulated_stream_equals_parse_tool_calls(fmt, data):
 
 
 def test_the_standard_json_decoder_is_used_without_orjson(monkeypatch):
-    import json as stdlib_json
     import sys
 
     import orjson
@@ -120,9 +119,33 @@ def test_the_standard_json_decoder_is_used_without_orjson(monkeypatch):
     import toolkit.client._stream as stream_module
 
     monkeypatch.setitem(sys.modules, "orjson", None)
-    assert stream_module._json_loads() is stdlib_json.loads
+    assert stream_module._json_loads() is stream_module.lean_loads
     monkeypatch.setitem(sys.modules, "orjson", orjson)
     assert stream_module._json_loads() is orjson.loads
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=12)
+
+
+@given(value=json_values, before=st.sampled_from(["", " ", "\n\t ", "\ufeff"]), after=st.sampled_from(["", " \r\n"]))
+def test_lean_loads_equals_json_loads(value, before, after):
+    from toolkit.client._stream import lean_loads
+
+    payload = (before + json.dumps(value, ensure_ascii=bool(len(after) % 2)) + after).encode()
+    assert lean_loads(payload) == json.loads(payload)
+
+
+@pytest.mark.parametrize("payload", [b"", b" ", b"{", b'{"a": 1} x', b"[1,]", b"nul", b'"\xff"', b"\xff\xfe", b"{} {}"])
+def test_lean_loads_refuses_what_json_loads_refuses(payload):
+    from toolkit.client._stream import lean_loads
+
+    with pytest.raises(ValueError):
+        json.loads(payload)
+    with pytest.raises(ValueError):
+        lean_loads(payload)
 
 
 # -- SSE framing ----------------------------------------------------------------------------------

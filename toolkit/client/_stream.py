@@ -8,6 +8,7 @@ connection when left early; ``get_final_completion()`` assembles what was stream
 from __future__ import annotations
 
 import json
+import json.scanner
 import secrets
 import time
 from collections.abc import Iterable, Iterator
@@ -262,12 +263,36 @@ def _payloads(batches: Iterator[list[bytes]]) -> Iterator[bytes]:
 
 
 def _json_loads() -> Any:
-    """orjson's decoder when it is installed (several times faster), else the standard one."""
+    """orjson's decoder when it is installed (several times faster), else ``lean_loads``."""
     try:
         import orjson  # pyright: ignore[reportMissingImports]
     except ImportError:
-        return json.loads
+        return lean_loads
     return orjson.loads
+
+
+_scan: Any = None
+_SPACE = " \t\n\r"
+
+
+def lean_loads(payload: bytes) -> Any:
+    """``json.loads`` of a UTF-8 payload with the standard library's C scanner called directly:
+    the same values and the same errors (``ValueError``), without ``json.loads``' encoding
+    detection and wrappers, about half the time for a small event."""
+    global _scan
+    if _scan is None:
+        make: Any = json.scanner.make_scanner  # typeshed types it as taking a scanner, not a decoder
+        _scan = make(json.JSONDecoder())
+    text = payload.decode("utf-8")
+    if text[:1] in _SPACE or text[:1] == "\ufeff":
+        text = text.lstrip(_SPACE) if text[:1] != "\ufeff" else text[1:].lstrip(_SPACE)
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration as stop:
+        raise json.JSONDecodeError("Expecting value", text, stop.value) from None
+    if end != len(text) and text[end:].strip(_SPACE):
+        raise json.JSONDecodeError("Extra data", text, end)
+    return value
 
 
 _loads: Any = None

@@ -200,7 +200,9 @@ class Transport:
                  pool_maxsize: int | None = None) -> None:
         import requests
         import requests.adapters
+        import requests.structures
 
+        self._header_dict = requests.structures.CaseInsensitiveDict
         urls = _urls(base_url)
         self.endpoints = [Endpoint(*_split_userinfo(url)) for url in urls]
         self.base_url, self._auth = self.endpoints[0].url, self.endpoints[0].auth
@@ -296,7 +298,7 @@ class Transport:
         prepared = requests.PreparedRequest()
         prepared.method = method
         prepared.url = self._prepared_url(url)
-        headers = requests.structures.CaseInsensitiveDict(self.session.headers)
+        headers: Any = self._header_dict(self.session.headers)
         headers.update(self.headers)
         if data is not None:
             headers["Content-Length"] = str(len(data))
