@@ -50,10 +50,10 @@ def timed(fn) -> tuple[float, float]:  # noqa: ANN001
     return time.process_time() - c0, time.perf_counter() - w0
 
 
-def cycles(candidates: dict[str, Callable[[], Any]], counter: Count, rounds: int = 3,
+def cycles(candidates: dict[str, Callable[[], Any]], counter: Count, rounds: int = 3, n: int = N,
            ) -> dict[str, tuple[float, float, int]]:
-    """Each candidate ``rounds`` times, alternated: median conversations/s, median CPU ms per
-    conversation, and "pool is full" warnings in all rounds."""
+    """Each candidate (``n`` conversations or calls) ``rounds`` times, alternated: median per
+    second, median CPU ms per item, and "pool is full" warnings in all rounds."""
     rates: dict[str, list[float]] = {name: [] for name in candidates}
     cpus: dict[str, list[float]] = {name: [] for name in candidates}
     full = dict.fromkeys(candidates, 0)
@@ -61,8 +61,8 @@ def cycles(candidates: dict[str, Callable[[], Any]], counter: Count, rounds: int
         for name, fn in candidates.items():
             counter.full = 0
             cpu, wall = timed(fn)
-            rates[name].append(N / wall)
-            cpus[name].append(cpu / N * 1e3)
+            rates[name].append(n / wall)
+            cpus[name].append(cpu / n * 1e3)
             full[name] += counter.full
     return {name: (statistics.median(rates[name]), statistics.median(cpus[name]), full[name]) for name in candidates}
 
@@ -102,23 +102,43 @@ def main() -> None:
             client.close()
             session.close()
         print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-        # 16 threads sharing one client vs one requests.Session: single calls
-        with LightLLMClient(base_url=url, max_retries=0) as client, \
-                concurrent.futures.ThreadPoolExecutor(16) as pool:
-            messages = [{"role": "user", "content": "hi"}]
-            session = requests.Session()
-            session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=16))
-            ours = lambda _: client.chat.completions.create(messages=messages)  # noqa: E731
-            raw = lambda _: session.post(url + "/generate", json={"inputs": "hi", "parameters": {}}).json()  # noqa: E731
-            for name, fn in (("16 threads, one LightLLMClient", ours), ("16 threads, one requests.Session", raw)):
-                rates = []
-                for _ in range(3):
-                    _, wall = timed(lambda fn=fn: list(pool.map(fn, range(2000))))
-                    rates.append(2000 / wall)
-                print(f"{name:38} {statistics.median(rates):8.0f} calls/s")
+        shared_client(url, counter)
     finally:
         stop(server)
     import_and_client()
+
+
+def shared_client(url: str, counter: Count) -> None:
+    """16 threads sharing one client, single calls: calls/s against one ``requests.Session`` on
+    the same route and, on /v1, one openai SDK client; alternated in rounds."""
+    messages = [{"role": "user", "content": "hi"}]
+    session = requests.Session()
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=16))
+    native = LightLLMClient(base_url=url, max_retries=0)
+    oai = OpenAICompatibleClient(base_url=url, max_retries=0, pool_maxsize=16)
+    candidates: dict[str, Callable[[Any], Any]] = {
+        "LightLLMClient (/generate)": lambda _: native.chat.completions.create(messages=messages),
+        "requests.Session (/generate)": lambda _: session.post(
+            url + "/generate", json={"inputs": "hi", "parameters": {}}).json(),
+        "OpenAICompatibleClient (/v1)": lambda _: oai.chat.completions.create(model="m", messages=messages),
+        "requests.Session (/v1)": lambda _: session.post(
+            url + "/v1/chat/completions", json={"model": "m", "messages": messages}).json(),
+    }
+    try:
+        import openai
+
+        sdk = openai.OpenAI(base_url=url + "/v1", api_key="none", max_retries=0)
+        candidates["openai SDK (/v1)"] = lambda _: sdk.chat.completions.create(model="m", messages=messages)
+    except ImportError:
+        print("openai SDK: not installed")
+    calls = 2000
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        rows = cycles({name: (lambda fn=fn: list(pool.map(fn, range(calls)))) for name, fn in candidates.items()},
+                      counter, n=calls)
+    for name, (rate, cpu, full) in rows.items():
+        print(f"{'16 threads, one ' + name:46} {rate:8.0f} calls/s {cpu * 1e3:8.0f} CPU us/call  pool full {full}")
+    native.close()
+    oai.close()
 
 
 def import_and_client(cycles: int = 9) -> None:
