@@ -136,7 +136,7 @@ def _add_calls(slots: dict[int, dict[str, Any]], calls: list[ChoiceDeltaToolCall
         slot = slots.get(call.index)
         if slot is None:
             slot = slots[call.index] = {"id": None, "name": "", "arguments": []}
-        if slot["id"] is None:
+        if not slot["id"]:
             slot["id"] = call.id
         function = call.function
         if function is not None:
