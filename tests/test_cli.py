@@ -72,6 +72,17 @@ def test_health(server):
     assert out.returncode == 1 and "unhealthy" in out.stdout
 
 
+def test_health_reports_each_server_of_a_fleet(server):
+    import socket
+
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    out = toolkit("health", "--base-url", f"{server.url},{down}")
+    assert out.returncode == 1
+    assert out.stdout.splitlines() == [f"{server.url}: ok", f"{down}: unhealthy or unreachable"]
+
+
 def test_bad_target_is_a_clear_error(tmp_path):
     out = toolkit("inspect", str(tmp_path / "nope.py"))
     assert out.returncode == 1 and "no such file" in out.stderr

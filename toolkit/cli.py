@@ -309,9 +309,10 @@ def cmd_health(args: argparse.Namespace) -> int:
     from .client import LightLLMClient
 
     with LightLLMClient(base_url=args.base_url) as client:
-        healthy = client.health()
-        print(f"{client.base_url}: {'ok' if healthy else 'unhealthy or unreachable'}")
-    return 0 if healthy else 1
+        report = client.health_by_endpoint()
+    for url, healthy in report.items():  # each server of a fleet (comma-separated --base-url)
+        print(f"{url}: {'ok' if healthy else 'unhealthy or unreachable'}")
+    return 0 if all(report.values()) else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -373,8 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, default=10)
     p.set_defaults(func=cmd_batch)
 
-    p = sub.add_parser("health", help="check that the server answers")
-    p.add_argument("--base-url", default=None)
+    p = sub.add_parser("health", help="check that the server (each server of a fleet) answers")
+    p.add_argument("--base-url", default=None, help="a URL, or several separated by commas")
     p.set_defaults(func=cmd_health)
     return parser
 
