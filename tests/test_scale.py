@@ -53,6 +53,25 @@ def test_unpicklable_tools_are_refused_up_front(server):
     assert server.posts == []
 
 
+def test_a_result_that_cannot_be_sent_back_names_its_tool(server):
+    """A tool on a worker returned an object that does not pickle: a ValueError naming the tool,
+    whose .result is the run with that value left out (what the model read is kept)."""
+    import concurrent.futures
+    import multiprocessing
+
+    from .remote_tools import make_lock
+
+    server.script([scripted_model([make_lock])] * 4)
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool, \
+            LightLLMClient(base_url=server.url) as client:
+        results = run_many(["lock it"], [make_lock], client=client, executor=pool, return_exceptions=True)
+    (error,) = results
+    assert isinstance(error, ValueError) and "tool 'make_lock' cannot be sent back" in str(error)
+    (record,) = error.result.tool_calls
+    assert record.name == "make_lock" and record.result is None and "lock" in record.content.lower()
+    assert error.result.output.startswith("(scripted answer)")
+
+
 def test_a_fleet_finishes_every_conversation_with_one_server_stopped():
     servers = [LightLLMTestServer().start() for _ in range(3)]
     for s in servers:

@@ -277,13 +277,48 @@ def _run_remote(items: list[Any], tools: list[Any], client: Any, executor: concu
 
 def _remote_one(kind: Any, config: dict[str, Any], item: Any, tools: list[Any], kwargs: dict[str, Any]) -> Any:
     """One conversation on a worker, with its own client. Errors come back as a plain
-    ``ToolkitError`` (message and ``.result``), which always pickles."""
+    ``ToolkitError`` (message and ``.result``), which always pickles; a result that cannot be
+    sent back (a tool returned an object that does not pickle) is a ``ValueError`` naming the
+    tool, its ``.result`` the run with those values left out."""
     from ._exceptions import ToolkitError
 
     with kind.from_config(config) as client:
         try:
-            return run(item, tools, client=client, **kwargs)
+            result = run(item, tools, client=client, **kwargs)
         except ToolkitError as exc:
             error = ToolkitError(f"{type(exc).__name__}: {exc}")
-            error.result = exc.result
+            error.result, _ = _portable(exc.result)
             raise error from None
+    portable, unsent = _portable(result)
+    if portable is not result:
+        names = ", ".join(repr(name) for name in dict.fromkeys(unsent)) or "(none: the run itself)"
+        unsendable = ValueError(f"the result of tool {names} cannot be sent back from the worker; return plain "
+                                f"data (dicts, lists, strings, numbers) from tools run on another executor")
+        unsendable.result = portable  # type: ignore[attr-defined]
+        raise unsendable
+    return result
+
+
+def _portable(result: Any) -> tuple[Any, list[str]]:
+    """``result`` as it can be pickled, and the tools whose returned value or exception had to be
+    left out (each record's ``content``, what the model read, is kept)."""
+    import dataclasses
+    import pickle
+
+    from ._events import RunResult
+
+    try:
+        pickle.dumps(result)
+        return result, []
+    except Exception:  # noqa: BLE001 (whatever stops pickling, the records are checked one by one)
+        if not isinstance(result, RunResult):
+            raise
+    records, unsent = [], []
+    for record in result.tool_calls:
+        try:
+            pickle.dumps(record)
+        except Exception:  # noqa: BLE001
+            unsent.append(record.name)
+            record = dataclasses.replace(record, result=None, exception=None)
+        records.append(record)
+    return dataclasses.replace(result, tool_calls=records), unsent
