@@ -3,6 +3,7 @@ LightLLM servers (one stopped mid-run), and the batch command. Kept few and shor
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -67,9 +68,45 @@ def test_a_result_that_cannot_be_sent_back_names_its_tool(server):
         results = run_many(["lock it"], [make_lock], client=client, executor=pool, return_exceptions=True)
     (error,) = results
     assert isinstance(error, ValueError) and "tool 'make_lock' cannot be sent back" in str(error)
+    assert len(server.posts) == 2  # the conversation's own error: not submitted again
     (record,) = error.result.tool_calls
     assert record.name == "make_lock" and record.result is None and "lock" in record.content.lower()
     assert error.result.output.startswith("(scripted answer)")
+
+
+class _LosingExecutor(concurrent.futures.ThreadPoolExecutor):
+    """A thread pool that loses the first ``losses`` submissions, as a cluster loses the result a
+    killed worker held (distributed's executor can then fail the future with an error of its own)."""
+
+    def __init__(self, losses: int) -> None:
+        super().__init__(2)
+        self.losses = losses
+        self.submitted = 0
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        self.submitted += 1
+        if self.losses:
+            self.losses -= 1
+            lost: concurrent.futures.Future = concurrent.futures.Future()
+            lost.set_exception(RuntimeError("the worker holding the result died"))
+            return lost
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_a_conversation_the_executor_loses_is_submitted_once_more(server):
+    server.script([scripted_model([get_weather])] * 20)
+    with _LosingExecutor(losses=1) as pool, LightLLMClient(base_url=server.url) as client:
+        results = run_many(["q0", "q1", "q2"], [get_weather], client=client, executor=pool)
+    assert [r.messages[0]["content"] for r in results] == ["q0", "q1", "q2"]
+    assert all(r.output.startswith("(scripted") for r in results)
+    assert pool.submitted == 4 and len(server.posts) == 6  # one more submission, no conversation run twice
+
+
+def test_a_conversation_lost_twice_gives_the_executors_error(server):
+    with _LosingExecutor(losses=2) as pool, LightLLMClient(base_url=server.url) as client:
+        results = run_many(["q0"], [get_weather], client=client, executor=pool, return_exceptions=True)
+    assert isinstance(results[0], RuntimeError) and "worker holding the result died" in str(results[0])
+    assert pool.submitted == 2 and server.posts == []
 
 
 def test_a_fleet_finishes_every_conversation_with_one_server_stopped():

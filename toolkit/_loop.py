@@ -230,15 +230,30 @@ def run_many(inputs: Iterable[Any], tools: Iterable[Any] = (), *, client: Any = 
 
 
 def _gather(futures: list[concurrent.futures.Future[Any]], return_exceptions: bool,
-            on_result: Callable[[int, Any], Any] | None) -> list[Any]:
-    """Results in input order, ``on_result`` called as each one arrives."""
+            on_result: Callable[[int, Any], Any] | None,
+            resubmit: Callable[[int], concurrent.futures.Future[Any]] | None = None) -> list[Any]:
+    """Results in input order, ``on_result`` called as each one arrives. With ``resubmit``, a
+    conversation whose future failed for a reason of the executor's own (an error without the
+    ``.result`` every conversation's error carries: a lost worker, a result the executor lost) is
+    submitted once more."""
     import concurrent.futures
 
+    futures = list(futures)
     index = {id(f): i for i, f in enumerate(futures)}
-    for future in concurrent.futures.as_completed(futures):
-        if on_result is not None:
+    retried: set[int] = set()
+    pending = set(futures)
+    while pending:
+        done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+        for future in done:
+            i = index[id(future)]
             error = future.exception()
-            on_result(index[id(future)], error if error is not None else future.result())
+            if error is not None and resubmit is not None and i not in retried and not hasattr(error, "result"):
+                retried.add(i)
+                futures[i] = resubmit(i)
+                index[id(futures[i])] = i
+                pending.add(futures[i])
+            elif on_result is not None:
+                on_result(i, error if error is not None else future.result())
     results = []
     for future in futures:
         error = future.exception()
@@ -271,8 +286,10 @@ def _run_remote(items: list[Any], tools: list[Any], client: Any, executor: concu
             raise ValueError(f"run_many option {name}= cannot be sent to the executor's workers: {exc}") from exc
     client = client if client is not None else LightLLMClient()
     config, kind = client.config, type(client)
-    futures = [executor.submit(_remote_one, kind, config, item, tools, kwargs) for item in items]
-    return _gather(futures, return_exceptions, on_result)
+    def submit(i: int) -> concurrent.futures.Future[Any]:
+        return executor.submit(_remote_one, kind, config, items[i], tools, kwargs)
+
+    return _gather([submit(i) for i in range(len(items))], return_exceptions, on_result, resubmit=submit)
 
 
 def _remote_one(kind: Any, config: dict[str, Any], item: Any, tools: list[Any], kwargs: dict[str, Any]) -> Any:
