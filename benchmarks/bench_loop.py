@@ -13,14 +13,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import requests  # noqa: E402
-from _common import spawn, stop  # noqa: E402
+from _common import alternate, spawn, stop  # noqa: E402
 
 from toolkit import LightLLMClient, OpenAICompatibleClient, run  # noqa: E402
 from toolkit.client._template import DEFAULT_TEMPLATE_PATH  # noqa: E402
@@ -73,13 +71,6 @@ def make_raw_generate():
     return raw_generate
 
 
-def measure(fn, rounds: int = 40) -> tuple[float, float]:
-    c0, w0 = time.process_time(), time.perf_counter()
-    for _ in range(rounds):
-        fn()
-    return (time.process_time() - c0) / rounds, (time.perf_counter() - w0) / rounds
-
-
 def main() -> None:
     server, url = spawn("_server.py", "--demo")
     raw_generate = make_raw_generate()
@@ -89,21 +80,11 @@ def main() -> None:
         for route, cls, raw in (("/v1", OpenAICompatibleClient, raw_v1), ("/generate", LightLLMClient, raw_generate)):
             session = requests.Session()
             with cls(base_url=url, max_retries=0) as client:
-                def ours(client=client) -> None:
-                    run(PROMPT, [get_weather], client=client, context_window=10**9)
-
-                def floor(session=session, raw=raw) -> None:
-                    raw(session, url)
-
-                ours(), floor()
-                a, b = [], []
-                for _ in range(7):  # alternate
-                    a.append(measure(floor))
-                    b.append(measure(ours))
-            ra = statistics.median(x[0] for x in a)
-            rb = statistics.median(x[0] for x in b)
-            wa = statistics.median(x[1] for x in a)
-            wb = statistics.median(x[1] for x in b)
+                results = alternate({
+                    "raw": lambda session=session, raw=raw: raw(session, url),
+                    "run": lambda client=client: run(PROMPT, [get_weather], client=client, context_window=10**9),
+                }, calls=40)
+            (ra, wa), (rb, wb) = results["raw"], results["run"]
             print(f"{route:10} {ra * 1e6:11.1f} {rb * 1e6:13.1f} {rb / ra:6.2f}x {wa * 1e6:12.1f} {wb * 1e6:14.1f}")
     finally:
         stop(server)

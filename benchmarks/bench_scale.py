@@ -16,7 +16,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import _peers  # noqa: E402
 import requests  # noqa: E402
-from _common import spawn, stop  # noqa: E402
+from _common import alternate, spawn, stop  # noqa: E402
 
 from toolkit import LightLLMClient, OpenAICompatibleClient, run_many  # noqa: E402
 from toolkit.testing._demo import get_weather  # noqa: E402
@@ -44,27 +43,21 @@ class Count(logging.Handler):
         self.full += "pool is full" in record.getMessage()
 
 
-def timed(fn) -> tuple[float, float]:  # noqa: ANN001
-    c0, w0 = time.process_time(), time.perf_counter()
-    fn()
-    return time.process_time() - c0, time.perf_counter() - w0
-
-
 def cycles(candidates: dict[str, Callable[[], Any]], counter: Count, rounds: int = 3, n: int = N,
            ) -> dict[str, tuple[float, float, int]]:
     """Each candidate (``n`` conversations or calls) ``rounds`` times, alternated: median per
     second, median CPU ms per item, and "pool is full" warnings in all rounds."""
-    rates: dict[str, list[float]] = {name: [] for name in candidates}
-    cpus: dict[str, list[float]] = {name: [] for name in candidates}
     full = dict.fromkeys(candidates, 0)
-    for _ in range(rounds):
-        for name, fn in candidates.items():
-            counter.full = 0
-            cpu, wall = timed(fn)
-            rates[name].append(n / wall)
-            cpus[name].append(cpu / n * 1e3)
-            full[name] += counter.full
-    return {name: (statistics.median(rates[name]), statistics.median(cpus[name]), full[name]) for name in candidates}
+
+    def counted(name: str, fn: Callable[[], Any]) -> Callable[[], None]:
+        def go() -> None:
+            before = counter.full
+            fn()
+            full[name] += counter.full - before
+        return go
+
+    results = alternate({name: counted(name, fn) for name, fn in candidates.items()}, rounds=rounds, calls=1)
+    return {name: (n / wall, cpu / n * 1e3, full[name]) for name, (cpu, wall) in results.items()}
 
 
 def main() -> None:

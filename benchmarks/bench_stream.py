@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import requests  # noqa: E402
-from _common import spawn, stop  # noqa: E402
+from _common import alternate, spawn, stop  # noqa: E402
 
 from toolkit import LightLLMClient, OpenAICompatibleClient  # noqa: E402
 
@@ -82,18 +80,13 @@ def ours(client: object, tools: object) -> int:
     return n
 
 
-def cpu(fn, *args) -> float:  # noqa: ANN001
-    start = time.process_time()
-    fn(*args)
-    return time.process_time() - start
-
-
 def main() -> None:
     if "--no-orjson" in sys.argv:  # what toolkit uses without orjson: the standard library's scanner
         import toolkit.client._stream as stream_module
 
         stream_module._loads = stream_module.lean_loads
-    print(f"{'case':34} {'raw CPU ms':>11} {'toolkit CPU ms':>15} {'ratio':>7}")
+    print(f"{'case':34} {'raw CPU ms':>11} {'toolkit CPU ms':>15} {'ratio':>7} {'raw wall ms':>12} "
+          f"{'toolkit wall ms':>16}")
     for case in ("text", "one_call", "calls"):
         pieces = texts(case)
         tools = None if case == "text" else TOOLS
@@ -106,14 +99,12 @@ def main() -> None:
             try:
                 session = requests.Session()
                 with cls(base_url=url, max_retries=0) as client:
-                    raw(url, path, session), ours(client, tools)  # warm up
-                    a, b = [], []
-                    for _ in range(7):  # alternate the candidates
-                        a.append(cpu(raw, url, path, session))
-                        b.append(cpu(ours, client, tools))
-                ra, rb = statistics.median(a), statistics.median(b)
+                    results = alternate({"raw": lambda u=url, p=path, s=session: raw(u, p, s),
+                                         "ours": lambda c=client, t=tools: ours(c, t)}, calls=1)
+                (ra, wa), (rb, wb) = results["raw"], results["ours"]
                 label = f"{case} ({len(pieces):,} events), {name}"
-                print(f"{label:34.34} {ra * 1e3:11.1f} {rb * 1e3:15.1f} {rb / ra:6.2f}x")
+                print(f"{label:34.34} {ra * 1e3:11.1f} {rb * 1e3:15.1f} {rb / ra:6.2f}x {wa * 1e3:12.1f} "
+                      f"{wb * 1e3:16.1f}")
             finally:
                 stop(server)
                 os.unlink(f.name)

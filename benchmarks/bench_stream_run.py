@@ -9,14 +9,12 @@ is reported as medians, with wall time beside it.
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from _common import spawn, stop  # noqa: E402
+from _common import alternate, spawn, stop  # noqa: E402
 
 from toolkit import LightLLMClient, OpenAICompatibleClient, iter_run  # noqa: E402
 
@@ -39,32 +37,20 @@ def loop(client: object) -> int:
     return n
 
 
-def measure(fn, client, cycles: int = 15) -> tuple[float, float]:
-    cpu, wall = [], []
-    for _ in range(cycles):
-        c0, w0 = time.process_time(), time.perf_counter()
-        fn(client)
-        cpu.append(time.process_time() - c0)
-        wall.append(time.perf_counter() - w0)
-    return statistics.median(cpu), statistics.median(wall)
-
-
 def main() -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         f.write(TEXT)
     server, url = spawn("_server.py", f.name)
     try:
         print(f"{'client':26} {'plain stream CPU ms':>20} {'iter_run CPU ms':>16} {'extra us/token':>15} "
-              f"{'ratio':>7}")
+              f"{'ratio':>7} {'wall ms':>10} {'wall ms':>10}")
         for name, cls in (("LightLLMClient", LightLLMClient), ("OpenAICompatibleClient", OpenAICompatibleClient)):
             with cls(base_url=url, max_retries=0) as client:
-                plain(client), loop(client)  # warm up
-                results: dict[str, list[float]] = {"plain": [], "loop": []}
-                for _ in range(5):  # alternate the candidates
-                    results["plain"].append(measure(plain, client, 3)[0])
-                    results["loop"].append(measure(loop, client, 3)[0])
-                a, b = statistics.median(results["plain"]), statistics.median(results["loop"])
-                print(f"{name:26} {a * 1e3:20.1f} {b * 1e3:16.1f} {(b - a) / TOKENS * 1e6:15.2f} {b / a:6.2f}x")
+                results = alternate({"plain": lambda client=client: plain(client),
+                                     "loop": lambda client=client: loop(client)}, rounds=5, calls=3)
+            (a, wa), (b, wb) = results["plain"], results["loop"]
+            print(f"{name:26} {a * 1e3:20.1f} {b * 1e3:16.1f} {(b - a) / TOKENS * 1e6:15.2f} {b / a:6.2f}x "
+                  f"{wa * 1e3:10.1f} {wb * 1e3:10.1f}")
     finally:
         stop(server)
         os.unlink(f.name)

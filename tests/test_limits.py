@@ -22,10 +22,7 @@ from toolkit import (
 )
 from toolkit.testing._server import IMAGE_PLACEHOLDER, PNG
 
-
-def call(name: str, /, **arguments) -> str:
-    return "<tool_call>\n" + json.dumps({"name": name, "arguments": arguments}) + "\n</tool_call>"
-
+from .conftest import call
 
 release = threading.Event()
 

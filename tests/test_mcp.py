@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 import subprocess
@@ -16,13 +15,10 @@ import pytest
 from toolkit import LightLLMClient, OpenAICompatibleClient, run, tool
 from toolkit.mcp import MCPError, MCPServer
 
-from .conftest import ROOT
+from .conftest import ROOT, call
 
 WEATHER = str(ROOT / "tests" / "mcp_servers" / "weather.py")
 
-
-def call(name: str, /, **arguments) -> str:
-    return "<tool_call>\n" + json.dumps({"name": name, "arguments": arguments}) + "\n</tool_call>"
 
 
 @pytest.fixture(scope="module")

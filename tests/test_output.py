@@ -14,6 +14,8 @@ from typing_extensions import TypedDict
 from toolkit import LightLLMClient, OutputValidationError, run, tool
 from toolkit.testing._server import Reply
 
+from .conftest import call
+
 
 @dataclasses.dataclass
 class DayForecast:
@@ -37,9 +39,6 @@ def get_weather(city: str) -> dict:
     """Get the weather for a city."""
     return {"city": city, "high": 21}
 
-
-def call(name: str, /, **arguments) -> str:
-    return "<tool_call>\n" + json.dumps({"name": name, "arguments": arguments}) + "\n</tool_call>"
 
 
 STREAM = pytest.mark.parametrize("stream", [False, True], ids=["oneshot", "stream"])

@@ -23,9 +23,7 @@ from toolkit import (
 )
 from toolkit.testing._server import Fault, Reply
 
-
-def call(name: str, **arguments) -> str:
-    return "<tool_call>\n" + json.dumps({"name": name, "arguments": arguments}) + "\n</tool_call>"
+from .conftest import call
 
 
 @tool

@@ -14,6 +14,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from toolkit import run, tool
 
+from .conftest import call
+
 EXPORTER = InMemorySpanExporter()
 
 
@@ -32,9 +34,6 @@ def clear():
     EXPORTER.clear()
     yield
 
-
-def call(name: str, /, **arguments) -> str:
-    return "<tool_call>\n" + json.dumps({"name": name, "arguments": arguments}) + "\n</tool_call>"
 
 
 @tool

@@ -29,11 +29,7 @@ from toolkit.client import ChatCompletionMessage, ChatTemplate, CompletionUsage
 from toolkit.client._types import Function
 from toolkit.testing._server import Fault, Reply
 
-from .conftest import SHARED
-
-
-def call(name: str, **arguments) -> str:
-    return "<tool_call>\n" + json.dumps({"name": name, "arguments": arguments}) + "\n</tool_call>"
+from .conftest import SHARED, call
 
 
 @tool

@@ -17,6 +17,7 @@ from typing import Any
 from ._exceptions import ArgumentError
 from ._repair import RepairError, repair_arguments
 from .schema import coerce, type_schema
+from .tool import TOOL_NAME
 
 __all__ = ["STRATEGIES", "OutputSpec"]
 
@@ -36,7 +37,7 @@ class OutputSpec:
             raise ValueError(f"output_strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise ValueError(f"output_retries must be an integer >= 0, got {retries!r}")
-        if not isinstance(tool_name, str) or not re.match(r"^[A-Za-z0-9_.-]{1,64}\Z", tool_name):
+        if not isinstance(tool_name, str) or not TOOL_NAME.match(tool_name):
             raise ValueError(f"output_tool_name must be 1-64 letters, digits, '_', '.' or '-', got {tool_name!r}")
         self.type = output_type
         self.strategy = strategy

@@ -21,7 +21,7 @@ from typing import Any
 
 from ._exceptions import ArgumentError, ToolkitError
 from ._results import Image
-from .tool import Tool
+from .tool import TOOL_NAME, Tool
 
 __all__ = ["MCPError", "MCPServer", "MCPTool", "MCPToolError", "serve"]
 
@@ -220,9 +220,7 @@ class MCPTool(Tool):
 
     def __init__(self, server: MCPServer, remote_name: str, name: str, description: str,
                  parameters: dict[str, Any]) -> None:  # noqa: D107
-        import re
-
-        if not re.match(r"^[A-Za-z0-9_.-]{1,64}\Z", name):
+        if not TOOL_NAME.match(name):
             raise MCPError(f"MCP server {server.name} has a tool named {name!r}, which models cannot call; "
                            f"exclude it with exclude=[{remote_name!r}]")
         self.server = server

@@ -19,7 +19,8 @@ __all__ = ["Injected", "RunContext", "Tool", "tool"]
 
 T = TypeVar("T")
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
+#: A name a model can call: what OpenAI-style servers accept for a function name.
+TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
 
 # inspect.Parameter's kinds (an IntEnum), compared by value so that calling a tool needs no inspect
 _POSITIONAL_ONLY, _POSITIONAL_OR_KEYWORD, _VAR_POSITIONAL, _KEYWORD_ONLY, _VAR_KEYWORD = range(5)
@@ -134,7 +135,7 @@ class Tool:
         #: Most ``ToolRetry`` requests of this tool in one run.
         self.max_retries = max_retries
         self.name = name or _analysis.default_name(func, target)
-        if not _NAME_RE.match(self.name):
+        if not TOOL_NAME.match(self.name):
             raise SchemaError(f"tool name {self.name!r} is not allowed: use 1-64 letters, digits, "
                               f"'_', '.' or '-' (pass @tool(name=...))")
         doc = _analysis.docs(func, target)
@@ -233,7 +234,7 @@ class Tool:
         copied = copy.copy(self)
         for key, value in changes.items():
             setattr(copied, key, value)
-        if "name" in changes and not _NAME_RE.match(copied.name):
+        if "name" in changes and not TOOL_NAME.match(copied.name):
             raise SchemaError(f"tool name {copied.name!r} is not allowed: use 1-64 letters, digits, '_', '.' or '-'")
         return copied
 

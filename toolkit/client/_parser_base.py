@@ -126,7 +126,10 @@ class StreamParser:
         return "", -1
 
     def _step(self, final: bool) -> None:
-        raise NotImplementedError
+        """The state machine: ``_<state>(final)`` reads what it can in state ``state`` and says
+        whether to go on (True) or wait for more text (False)."""
+        while getattr(self, "_" + self.state)(final):
+            pass
 
     def _finish(self) -> None:
         pass

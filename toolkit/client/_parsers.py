@@ -58,13 +58,8 @@ class Qwen3CoderParser(StreamParser):
         self.first = True
         self.param = ""
 
-    def _step(self, final: bool) -> None:
-        states = {"text": self._text, "block": self._block, "function": self._function, "params": self._params,
-                  "value": self._value, "close": self._close}
-        while states[self.state](final):
-            pass
-
-    # each state reads what it can and says whether to go on (True) or wait for more text (False)
+    # each state (``_<state>``, run by StreamParser._step) reads what it can and says whether to go
+    # on (True) or wait for more text (False)
 
     def _text(self, final: bool) -> bool:
         marker, pos = self._text_until_marker(final)

@@ -210,9 +210,6 @@ class NativeStreamConverter:
         events = self.parser.feed(answer) if answer else []
         if final:
             events += self.parser.finish()
-        elif len(events) == 1 and events[0][0] == "args":  # inside a call: a piece of its arguments
-            out.append(self._chunk(_delta(None, [_args_delta(events[0][1], events[0][2])])))
-            return out
         content, calls, heads = deltas_from_events(events)
         self.calls += heads
         if content or calls:
@@ -227,6 +224,10 @@ def _parse_events(text: str, parser: str, tools: Any) -> list[Any]:
 
 def deltas_from_events(events: list[Any], offset: int = 0) -> tuple[str | None, list[ChoiceDeltaToolCall], int]:
     """Parser events -> (content, tool-call deltas, number of new calls); call indexes start at ``offset``."""
+    if not events:  # held back (a marker or a call's name not complete yet)
+        return None, [], 0
+    if len(events) == 1 and events[0][0] == "args":  # the common event inside a call: a piece of arguments
+        return None, [_args_delta(offset + events[0][1], events[0][2])], 0
     text = []
     calls = []
     heads = 0
@@ -271,7 +272,8 @@ def _json_loads() -> Any:
     return orjson.loads
 
 
-_scan: Any = None
+_make_scanner: Any = json.scanner.make_scanner  # typeshed types it as taking a scanner, not a decoder
+_scan = _make_scanner(json.JSONDecoder())
 _SPACE = " \t\n\r"
 
 
@@ -279,10 +281,6 @@ def lean_loads(payload: bytes) -> Any:
     """``json.loads`` of a UTF-8 payload with the standard library's C scanner called directly:
     the same values and the same errors (``ValueError``), without ``json.loads``' encoding
     detection and wrappers, about half the time for a small event."""
-    global _scan
-    if _scan is None:
-        make: Any = json.scanner.make_scanner  # typeshed types it as taking a scanner, not a decoder
-        _scan = make(json.JSONDecoder())
     text = payload.decode("utf-8")
     if text[:1] in _SPACE or text[:1] == "\ufeff":
         text = text.lstrip(_SPACE) if text[:1] != "\ufeff" else text[1:].lstrip(_SPACE)
@@ -295,14 +293,8 @@ def lean_loads(payload: bytes) -> Any:
     return value
 
 
-_loads: Any = None
-
-
-def _decoder() -> Any:
-    global _loads
-    if _loads is None:
-        _loads = _json_loads()
-    return _loads
+#: The decoder of streamed events (the benchmark swaps it to compare the two).
+_loads: Any = _json_loads()
 
 
 def _raise_if_error(event: Any) -> None:
@@ -316,7 +308,7 @@ def native_chunks(transport: Any, response: Any, *, model: str, parser: str | No
     converter = NativeStreamConverter(model=model, parser=parser, tools=tools, opened_think=opened_think,
                                       reasoning_format=reasoning_format, recover_calls=recover_calls)
     yield converter.start()
-    loads = _decoder()
+    loads = _loads
     for batch in transport.iter_event_batches(response):
         for payload in batch:
             try:
@@ -355,7 +347,7 @@ def openai_chunks(transport: Any, response: Any, *, parser: str, tools: Any,
     server_calls: dict[int, int] = {}
     own_calls: dict[int, int] = {}
     finished = False
-    loads = _decoder()
+    loads = _loads
     for payload in _payloads(transport.iter_event_batches(response)):
         if payload[:1] != b"{" and payload.strip() == b"[DONE]":
             return
@@ -422,12 +414,7 @@ def _text_chunk(event: dict[str, Any], index: int, text: str, parsers: dict[int,
     p = parsers.get(index)
     if p is None:
         p = parsers[index] = get_parser(parser)(tools)
-    events = p.feed(text)
-    if not events:  # held back (a marker or a call's name not complete yet)
-        return _chunk(event, index, None, None)
-    if len(events) == 1 and events[0][0] == "args":  # inside a call: a piece of its arguments
-        return _chunk(event, index, None, [_args_delta(server_calls.get(index, 0) + events[0][1], events[0][2])])
-    content, calls = _parsed(events, index, server_calls, own_calls)
+    content, calls = _parsed(p.feed(text), index, server_calls, own_calls)
     return _chunk(event, index, content, calls or None)
 
 
@@ -494,5 +481,6 @@ class _ReasoningTrim:
 def _parsed(events: list[Any], index: int, server_calls: dict[int, int],
             own_calls: dict[int, int]) -> tuple[str | None, list[Any]]:
     content, calls, heads = deltas_from_events(events, server_calls.get(index, 0))
-    own_calls[index] = own_calls.get(index, 0) + heads
+    if heads:
+        own_calls[index] = own_calls.get(index, 0) + heads
     return content, calls

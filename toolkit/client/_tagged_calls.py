@@ -88,10 +88,7 @@ class TaggedCallParser(StreamParser):
 
     # -- the engine -------------------------------------------------------------------------------------
 
-    def _step(self, final: bool) -> None:
-        states = {"text": self._text, "section": self._section, "call": self._call}
-        while states[self.state](final):
-            pass
+    # the states text, section and call: ``_<state>``, run by StreamParser._step
 
     def _text(self, final: bool) -> bool:
         marker, pos = self._text_until_marker(final)

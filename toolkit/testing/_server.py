@@ -514,16 +514,23 @@ class _Handler(BaseHTTPRequestHandler):
         images = len(((body.get("multimodal_params") or {}).get("images")) or [])
         self._send(200, {"ntokens": len(body["text"]) // 4 + images * 5})
 
+    def _next_reply(self, body: Any) -> tuple[Any, Reply | None]:
+        """The next scripted item and its reply; a fault other than a mid-stream one is sent at
+        once (the reply is then None)."""
+        item = self.owner.next_item(body)
+        if isinstance(item, Fault) and item.kind not in ("stream_cut", "stream_error"):
+            self._fault(item)
+            return item, None
+        return item, item if isinstance(item, Reply) else Reply(item.text if isinstance(item, Fault) else item)
+
     def _generate_stream(self, body: Any) -> None:
         problem = self._validate_native(body, stream=True)
         if problem:
             self._send(*problem)
             return
-        item = self.owner.next_item(body)
-        if isinstance(item, Fault) and item.kind not in ("stream_cut", "stream_error"):
-            self._fault(item)
+        item, reply = self._next_reply(body)
+        if reply is None:
             return
-        reply = item if isinstance(item, Reply) else Reply(item.text if isinstance(item, Fault) else item)
         prompt_tokens = len(body["inputs"]) // 4
         self._sse_start()
         pieces = tokens_of(reply.text) + [""]  # the EOS token has empty text
@@ -584,11 +591,9 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("temperature", 1) < 0:
             self._send(400, e1(400, f"temperature must > 0.0, got {body['temperature']}"))
             return
-        item = self.owner.next_item(body)
-        if isinstance(item, Fault) and item.kind not in ("stream_cut", "stream_error"):
-            self._fault(item)
+        item, reply = self._next_reply(body)
+        if reply is None:
             return
-        reply = item if isinstance(item, Reply) else Reply(item.text if isinstance(item, Fault) else item)
         tools = body.get("tools") or []
         names = {t.get("function", {}).get("name") for t in tools}
         parse = bool(tools) and body.get("tool_choice") != "none"
