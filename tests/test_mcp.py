@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -83,9 +84,28 @@ def test_a_server_that_dies_or_never_starts(tmp_path):
                 dying.call("die", timeout=5)
             with pytest.raises(MCPError):
                 dying.call("get_forecast", {"city": "x"}, timeout=5)
+        portals = {t for t in threading.enumerate() if "portal" in t.name}
+        pid_file = tmp_path / "pid"
+        never = (f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); "
+                 "print('garbage, not MCP', flush=True); time.sleep(30)")
         with pytest.raises(MCPError, match="cannot connect|did not finish starting"):
-            MCPServer.stdio([sys.executable, "-c", "print('garbage, not MCP'); import time; time.sleep(30)"],
-                            errlog=log, timeout=3)
+            MCPServer.stdio([sys.executable, "-c", never], errlog=log, timeout=3)
+    # nothing of the failed start outlives the error: its event loop and its process are gone
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and (_alive(pid) or {t for t in threading.enumerate() if "portal" in t.name}
+                                           - portals):
+        time.sleep(0.05)
+    assert not _alive(pid)
+    assert not {t for t in threading.enumerate() if "portal" in t.name} - portals
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return "\tZ" not in next(line for line in status if line.startswith("State:"))
+    except FileNotFoundError:
+        return False
 
 
 def _free_port() -> int:

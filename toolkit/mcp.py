@@ -183,6 +183,10 @@ class MCPServer:
             self._stack.close()
         except BaseException:  # noqa: BLE001, S110 (a broken connection has nothing left to close)
             pass
+        try:  # cancel what still runs on the loop (a start that timed out): nothing outlives close()
+            self._portal.call(self._portal.stop, True)
+        except BaseException:  # noqa: BLE001, S110 (already stopped)
+            pass
         try:
             self._portal_cm.__exit__(None, None, None)
         except BaseException:  # noqa: BLE001, S110
